@@ -1,0 +1,56 @@
+"""safeins: actuarial tools for China's work-safety liability insurance (安全生产责任保险).
+
+The public API is re-exported here and loaded lazily (PEP 562), so ``import safeins`` is fast and
+heavy dependencies (pandas, scipy, statsmodels, matplotlib, dask) load only when first used.
+
+>>> import safeins as si
+>>> si.sectors.get("hazardous_chemicals").name_zh
+'危险化学品'
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # errors
+    "SafeinsError": "safeins.errors",
+    "ValidationError": "safeins.errors",
+    "ConfigError": "safeins.errors",
+    "ConvergenceError": "safeins.errors",
+    "RegimeBreachError": "safeins.errors",
+    # foundation
+    "Sector": "safeins.sectors",
+    "Regime": "safeins.regimes",
+    "Finding": "safeins.regimes",
+    "Portfolio": "safeins.portfolio",
+    "AccidentHistory": "safeins.portfolio",
+    "HazardHistory": "safeins.portfolio",
+    "accident_grade": "safeins.portfolio",
+    "exposure_table": "safeins.portfolio",
+}
+
+# subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
+_SUBMODULES = {
+    "errors", "sectors", "regimes", "portfolio", "datasets", "plotting",
+}
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"safeins.{name}")
+    else:
+        raise AttributeError(f"module 'safeins' has no attribute {name!r}")
+    globals()[name] = value  # cache: the next access is a plain attribute lookup
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,86 @@
+"""Frozen, validated configuration objects that read and write TOML.
+
+Rate manuals, floating rules, regimes, service catalogues and schemes are :class:`Config` subclasses:
+frozen pydantic models with ``from_toml``/``to_toml`` and a JSON Schema. Pydantic's errors are turned
+into one :class:`safeins.errors.ValidationError` that lists every bad field.
+
+>>> class Limits(Config):
+...     per_person: float
+...     headcount: int = 1
+>>> Limits.from_dict({"per_person": 4e5}).per_person
+400000.0
+>>> Limits.from_toml_text(Limits(per_person=5e5, headcount=3).to_toml_text()).headcount
+3
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Self
+
+import pydantic
+
+from .errors import ConfigError, Problem, ValidationError
+
+__all__ = ["Config", "pydantic_problems"]
+
+
+def pydantic_problems(err: pydantic.ValidationError) -> list[Problem]:
+    """Turn pydantic's error list into safeins problems (dotted field path, value, message)."""
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e.get("loc", ())) or "-"
+        out.append(Problem(None, loc, e.get("input"), e.get("msg", "invalid")))
+    return out
+
+
+class Config(pydantic.BaseModel):
+    """Base class of safeins configurations: frozen, no unknown fields, TOML in and out."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> Self:
+        """Validate a plain dict; every bad field is listed in one ValidationError."""
+        try:
+            return cls.model_validate(data)
+        except pydantic.ValidationError as err:
+            raise ValidationError(source or cls.__name__, pydantic_problems(err)) from None
+
+    @classmethod
+    def from_toml_text(cls, text: str, *, source: str | None = None) -> Self:
+        """Parse TOML text and validate it."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{source or cls.__name__}: not valid TOML: {err}") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Self:
+        """Read and validate a TOML file."""
+        path = Path(path)
+        return cls.from_toml_text(path.read_text(encoding="utf-8"), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON/TOML types only) that ``from_dict`` reads back to an equal object."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_toml_text(self) -> str:
+        """TOML text that ``from_toml_text`` reads back to an equal object."""
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+    def to_toml(self, path: str | Path) -> Path:
+        """Write the configuration as TOML; returns the path written."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_toml_text(), encoding="utf-8")
+        return path
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of this configuration (for editors and documentation)."""
+        return cls.model_json_schema()

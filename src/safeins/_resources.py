@@ -1,0 +1,32 @@
+"""Where the shipped data lives.
+
+``pricing/`` and ``datasets/`` sit at the top of the repository and are copied into the wheel as
+``safeins/_data/``. In an installed wheel they are found through :mod:`importlib.resources`; in a
+source checkout (editable install, or ``PYTHONPATH=src``) the repository's own folders are used.
+
+>>> (data_dir("pricing") / "regimes").is_dir()
+True
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["data_dir"]
+
+
+def data_dir(name: str) -> Path:
+    """The folder ``pricing`` or ``datasets``, wherever this installation keeps it."""
+    if name not in ("pricing", "datasets"):
+        raise ValueError(f"unknown data folder {name!r}; allowed: 'pricing', 'datasets'")
+    packaged = Path(str(resources.files("safeins"))) / "_data" / name
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / name
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(
+        f"safeins data folder {name!r} not found (looked in {packaged} and {checkout}); "
+        "the installation is incomplete"
+    )

@@ -1,0 +1,175 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import safeins as si
+from safeins.datasets import example_accident_frame, example_portfolio_frame
+from safeins.errors import ValidationError
+from safeins.portfolio import PORTFOLIO_COLUMNS, accident_grade
+
+
+def test_grade_boundaries_follow_2007_rules():
+    # "以上" includes the number: 3 deaths is 较大, 10 重大, 30 特别重大; 10,000,000 yuan is 较大
+    assert accident_grade(2, 0, 0) == "一般"
+    assert accident_grade(3, 0, 0) == "较大"
+    assert accident_grade(10, 0, 0) == "重大"
+    assert accident_grade(30, 0, 0) == "特别重大"
+    assert accident_grade(0, 9, 0) == "一般"
+    assert accident_grade(0, 10, 0) == "较大"
+    assert accident_grade(0, 50, 0) == "重大"
+    assert accident_grade(0, 100, 0) == "特别重大"
+    assert accident_grade(0, 0, 9_999_999.99) == "一般"
+    assert accident_grade(0, 0, 1e7) == "较大"
+    assert accident_grade(0, 0, 5e7) == "重大"
+    assert accident_grade(0, 0, 1e8) == "特别重大"
+    # the highest grade wins
+    assert accident_grade(3, 50, 1e8) == "特别重大"
+
+
+@given(st.integers(0, 40), st.integers(0, 120), st.floats(0, 2e8))
+def test_grade_is_monotone(d, s, loss):
+    order = list(si.sectors.GRADES)
+    g = order.index(accident_grade(d, s, loss))
+    assert order.index(accident_grade(d + 1, s, loss)) >= g
+    assert order.index(accident_grade(d, s + 1, loss)) >= g
+    assert order.index(accident_grade(d, s, loss * 2)) >= g
+
+
+def test_vectorised_grades_are_ordered_categorical():
+    g = accident_grade(np.array([0, 3, 12]), np.array([0, 0, 0]), np.array([0, 0, 0.0]))
+    assert list(g) == ["一般", "较大", "重大"] and g.ordered
+
+
+def test_every_problem_reported_at_once():
+    f = example_portfolio_frame()
+    f.loc["E1", "headcount"] = -3
+    f.loc["E2", "sector"] = "minnig"
+    f.loc["E3", "credit_grade"] = "E"
+    f.loc["E2", "contract_value"] = np.nan  # construction needs a contract value... but sector is bad
+    f.loc["E3", "vehicles"] = np.nan         # transport needs vehicles
+    f["years_insured"] = f["years_insured"].astype(float)
+    f.loc["E1", "years_insured"] = 2.5
+    with pytest.raises(ValidationError) as err:
+        si.Portfolio(f)
+    p = err.value.problems
+    got = set(zip(p["row"], p["column"], strict=True))
+    assert {("E1", "headcount"), ("E2", "sector"), ("E3", "credit_grade"), ("E3", "vehicles"),
+            ("E1", "years_insured")} <= got
+    text = str(err.value)
+    assert "minnig" in text and "one of A, B, C, D" in text
+
+
+def test_duplicated_ids_missing_columns_nan_and_wrong_types():
+    f = example_portfolio_frame().reset_index()
+    f.loc[2, "enterprise_id"] = "E1"
+    f = f.drop(columns=["region"])
+    f["payroll"] = f["payroll"].astype(object)
+    f.loc[1, "payroll"] = "lots"
+    f.loc[0, "revenue"] = np.nan
+    with pytest.raises(ValidationError) as err:
+        si.Portfolio(f)
+    p = err.value.problems
+    rules = " | ".join(p["rule"])
+    assert "duplicated id" in rules
+    assert "required column" in rules
+    assert (p["column"] == "payroll").any() and "wrong type" in rules
+    assert ((p["column"] == "revenue") & p["rule"].str.contains("missing")).any()
+
+
+def test_accidents_of_unknown_enterprises_and_impossible_years():
+    pf = si.Portfolio(example_portfolio_frame())
+    a = example_accident_frame()
+    a.loc["A1", "enterprise_id"] = "E9"
+    a.loc["A2", "year"] = 1850
+    a.loc["A2", "employee_deaths"] = -1
+    with pytest.raises(ValidationError) as err:
+        si.AccidentHistory(a, portfolio=pf)
+    got = set(zip(err.value.problems["row"], err.value.problems["column"], strict=True))
+    assert {("A1", "enterprise_id"), ("A2", "year"), ("A2", "employee_deaths")} <= got
+
+
+def test_given_grade_must_agree():
+    a = example_accident_frame().assign(grade=["一般", "一般"])
+    with pytest.raises(ValidationError, match="disagrees"):
+        si.AccidentHistory(a)
+
+
+def test_hazard_consistency():
+    h = pd.DataFrame({"enterprise_id": ["E1", "E1"], "year": [2022, 2022], "hazards_found": [3, 2],
+                      "major_hazards_found": [4, 0], "rectified_on_time": [2, 2], "unrectified": [2, 0]})
+    with pytest.raises(ValidationError) as err:
+        si.HazardHistory(h)
+    rules = " ".join(err.value.problems["rule"])
+    assert "<= hazards_found (3)" in rules and "duplicated enterprise-year" in rules
+
+
+def test_victims_must_match_accidents():
+    a = example_accident_frame()
+    v = pd.DataFrame({"accident_id": ["A1", "A1", "A9"], "role": ["employee"] * 3,
+                      "outcome": ["death", "disability", "medical"], "disability_grade": [np.nan, np.nan, 3],
+                      "medical_cost": [0.0, 10.0, 5.0]})
+    with pytest.raises(ValidationError) as err:
+        si.AccidentHistory(a, victims=v)
+    rules = " ".join(err.value.problems["rule"])
+    assert "unknown accident" in rules and "required for outcome 'disability'" in rules
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_round_trip_loses_nothing(tmp_path, fmt):
+    d = si.datasets.synthetic_portfolio(n_enterprises=300, years=(2022, 2023), seed=5)
+    pf, acc, hz = d.portfolio, d.accidents, d.hazards
+    pf2 = getattr(si.Portfolio, f"read_{fmt}")(getattr(pf, f"to_{fmt}")(tmp_path / f"pf.{fmt}"))
+    pd.testing.assert_frame_equal(pf.frame, pf2.frame)
+    hz2 = getattr(si.HazardHistory, f"read_{fmt}")(getattr(hz, f"to_{fmt}")(tmp_path / f"hz.{fmt}"))
+    pd.testing.assert_frame_equal(hz.frame, hz2.frame)
+    if fmt == "csv":
+        acc2 = si.AccidentHistory.read_csv(acc.to_csv(tmp_path / "acc.csv"), portfolio=pf2)
+        pd.testing.assert_frame_equal(acc.frame, acc2.frame)
+        pd.testing.assert_frame_equal(acc.victims.reset_index(drop=True), acc2.victims.reset_index(drop=True))
+
+
+def test_extra_columns_survive():
+    f = example_portfolio_frame().assign(broker="江泰")
+    assert si.Portfolio(f).frame["broker"].tolist() == ["江泰"] * 3
+
+
+_valid = example_portfolio_frame()
+_cols = [c.name for c in PORTFOLIO_COLUMNS if c.name in _valid.columns]
+_bad_values = {"headcount": [-1, 0, 2.5, np.nan, "x"], "credit_grade": ["E", None, 3, "a"],
+               "sector": ["mine", None, 7], "standardization": ["4", "0", None],
+               "blacklisted": ["yes", 2, None],
+               "payroll": [-1.0, np.nan, "many", np.inf], "years_insured": [-1, 1.5, np.nan],
+               "size_band": ["huge", None], "region": [None, "", 5]}
+
+
+@given(st.lists(st.tuples(st.sampled_from(["E1", "E2", "E3"]), st.sampled_from(sorted(_bad_values)),
+                          st.integers(0, 4)), min_size=1, max_size=6, unique_by=lambda t: (t[0], t[1])))
+def test_broken_tables_report_every_bad_cell(breaks):
+    f = _valid.copy().astype(object)
+    for row, col, k in breaks:
+        vals = _bad_values[col]
+        f.loc[row, col] = vals[k % len(vals)]
+    with pytest.raises(ValidationError) as err:
+        si.Portfolio(f)
+    found = set(zip(err.value.problems["row"], err.value.problems["column"], strict=True))
+    for row, col, _ in breaks:
+        assert (row, col) in found, (row, col, str(err.value))
+
+
+def test_exposure_table_counts_and_prior_year():
+    d = si.datasets.synthetic_portfolio(n_enterprises=400, years=(2021, 2022, 2023), seed=11)
+    et = si.exposure_table(d.portfolio, d.accidents, d.hazards)
+    assert len(et) == 400 * 3
+    assert et["accidents"].sum() == len(d.accidents)
+    grades = et[["n_general", "n_larger", "n_major", "n_especially_major"]].sum(axis=1)
+    assert (grades == et["accidents"]).all()
+    e = et.set_index(["enterprise_id", "year"])
+    some = e[e["accidents"] > 0].index[0]
+    if some[1] < 2023:
+        assert e.loc[(some[0], some[1] + 1), "prior_accidents"] == e.loc[some, "accidents"]
+    assert (et.loc[et.year == 2021, "prior_known"] == False).all()  # noqa: E712
+    assert et["hazards_found"].sum() == d.hazards.frame["hazards_found"].sum()
+    np.testing.assert_allclose(et["exposure"].to_numpy(),
+                               np.repeat(d.portfolio.exposure().to_numpy(), 3))
