@@ -31,6 +31,13 @@ _EXPORTS: dict[str, str] = {
     "HazardHistory": "safeins.portfolio",
     "accident_grade": "safeins.portfolio",
     "exposure_table": "safeins.portfolio",
+    # credibility and experience rating
+    "Buhlmann": "safeins.models.credibility",
+    "BuhlmannStraub": "safeins.models.credibility",
+    "HierarchicalCredibility": "safeins.models.credibility",
+    "HachemeisterRegression": "safeins.models.credibility",
+    "limited_fluctuation_standard": "safeins.models.credibility",
+    "ExperienceRating": "safeins.rating.experience",
 }
 
 # subpackages and modules reachable as attributes: si.sectors, si.datasets, ...

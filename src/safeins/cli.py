@@ -10,8 +10,10 @@ enterprises), validates it, and prints what an actuary looks at first: the book 
 by year and grade, observed frequency and fatality rates per sector, hazard records, and the checks
 of the national regimes; ``--html`` also writes those tables as a report.
 
->>> main(["sectors"])  # doctest: +ELLIPSIS
-code ...
+>>> main(["datasets"])
+hachemeister
+national-statistics
+zhejiang-pilot
 0
 """
 
