@@ -38,6 +38,23 @@ _EXPORTS: dict[str, str] = {
     "HachemeisterRegression": "safeins.models.credibility",
     "limited_fluctuation_standard": "safeins.models.credibility",
     "ExperienceRating": "safeins.rating.experience",
+    # premium principles, loadings, bonus-malus
+    "ExpectedValue": "safeins.rating.principles",
+    "StandardDeviation": "safeins.rating.principles",
+    "Variance": "safeins.rating.principles",
+    "ExponentialUtility": "safeins.rating.principles",
+    "Esscher": "safeins.rating.principles",
+    "WangTransform": "safeins.rating.principles",
+    "TVaRPrinciple": "safeins.rating.principles",
+    "Distortion": "safeins.rating.principles",
+    "Loadings": "safeins.rating.loadings",
+    "BonusMalus": "safeins.rating.bonus_malus",
+    "lemaire_table": "safeins.rating.bonus_malus",
+}
+
+# modules reachable under a short name: si.principles is safeins.rating.principles
+_ALIASES: dict[str, str] = {
+    "principles": "safeins.rating.principles",
 }
 
 # subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
@@ -45,7 +62,7 @@ _SUBMODULES = {
     "errors", "sectors", "regimes", "portfolio", "datasets", "plotting",
 }
 
-__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, *_ALIASES, "__version__"])
 
 
 def __getattr__(name: str):
@@ -53,6 +70,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     elif name in _SUBMODULES:
         value = importlib.import_module(f"safeins.{name}")
+    elif name in _ALIASES:
+        value = importlib.import_module(_ALIASES[name])
     else:
         raise AttributeError(f"module 'safeins' has no attribute {name!r}")
     globals()[name] = value  # cache: the next access is a plain attribute lookup
