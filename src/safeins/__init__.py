@@ -31,6 +31,36 @@ _EXPORTS: dict[str, str] = {
     "HazardHistory": "safeins.portfolio",
     "accident_grade": "safeins.portfolio",
     "exposure_table": "safeins.portfolio",
+    # distributions
+    "Poisson": "safeins.distributions",
+    "NegativeBinomial": "safeins.distributions",
+    "Binomial": "safeins.distributions",
+    "Geometric": "safeins.distributions",
+    "Logarithmic": "safeins.distributions",
+    "ExtendedTruncatedNB": "safeins.distributions",
+    "ZeroTruncated": "safeins.distributions",
+    "ZeroModified": "safeins.distributions",
+    "FrequencyDistribution": "safeins.distributions",
+    "Exponential": "safeins.distributions",
+    "Gamma": "safeins.distributions",
+    "LogNormal": "safeins.distributions",
+    "Weibull": "safeins.distributions",
+    "Pareto": "safeins.distributions",
+    "GeneralizedPareto": "safeins.distributions",
+    "Burr": "safeins.distributions",
+    "LogLogistic": "safeins.distributions",
+    "InverseGaussian": "safeins.distributions",
+    "Empirical": "safeins.distributions",
+    "Spliced": "safeins.distributions",
+    "Mixture": "safeins.distributions",
+    "ScipySeverity": "safeins.distributions",
+    "Severity": "safeins.distributions",
+    "as_severity": "safeins.distributions",
+    "fit_frequency": "safeins.distributions",
+    "FrequencyFit": "safeins.distributions",
+    "fit_severity": "safeins.distributions",
+    "SeverityFit": "safeins.distributions",
+    "compare_severity": "safeins.distributions",
     # credibility and experience rating
     "Buhlmann": "safeins.models.credibility",
     "BuhlmannStraub": "safeins.models.credibility",
@@ -59,7 +89,7 @@ _ALIASES: dict[str, str] = {
 
 # subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
 _SUBMODULES = {
-    "errors", "sectors", "regimes", "portfolio", "datasets", "plotting",
+    "errors", "sectors", "regimes", "portfolio", "datasets", "plotting", "distributions",
 }
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, *_ALIASES, "__version__"])
