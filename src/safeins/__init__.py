@@ -61,6 +61,12 @@ _EXPORTS: dict[str, str] = {
     "fit_severity": "safeins.distributions",
     "SeverityFit": "safeins.distributions",
     "compare_severity": "safeins.distributions",
+    # coverage modifications and compound losses
+    "Coverage": "safeins.coverage",
+    "AggregateCoverage": "safeins.coverage",
+    "CoveredSeverity": "safeins.coverage",
+    "discretize": "safeins.discretization",
+    "Aggregate": "safeins.aggregate",
     # credibility and experience rating
     "Buhlmann": "safeins.models.credibility",
     "BuhlmannStraub": "safeins.models.credibility",
