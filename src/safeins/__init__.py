@@ -67,6 +67,17 @@ _EXPORTS: dict[str, str] = {
     "CoveredSeverity": "safeins.coverage",
     "discretize": "safeins.discretization",
     "Aggregate": "safeins.aggregate",
+    # frequency and severity GLMs
+    "FrequencyGLM": "safeins.models.frequency_glm",
+    "compare_frequency_models": "safeins.models.frequency_glm",
+    "lorenz_curve": "safeins.models.frequency_glm",
+    "gini": "safeins.models.frequency_glm",
+    "SeverityGLM": "safeins.models.severity_glm",
+    "fit_severity_by_sector": "safeins.models.severity_glm",
+    # the accident model and the policy
+    "AccidentModel": "safeins.models.accident",
+    "InsuredAccidentLoss": "safeins.models.accident",
+    "PolicyCoverage": "safeins.policy",
     # credibility and experience rating
     "Buhlmann": "safeins.models.credibility",
     "BuhlmannStraub": "safeins.models.credibility",
@@ -96,6 +107,7 @@ _ALIASES: dict[str, str] = {
 # subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
 _SUBMODULES = {
     "errors", "sectors", "regimes", "portfolio", "datasets", "plotting", "distributions",
+    "policy",
 }
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, *_ALIASES, "__version__"])
