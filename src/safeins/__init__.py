@@ -96,7 +96,24 @@ _EXPORTS: dict[str, str] = {
     "Distortion": "safeins.rating.principles",
     "Loadings": "safeins.rating.loadings",
     "BonusMalus": "safeins.rating.bonus_malus",
+    "Tariff": "safeins.rating.tariff",
+    "FloatingRule": "safeins.rating.floating",
+    "Quotes": "safeins.rating.quotes",
     "lemaire_table": "safeins.rating.bonus_malus",
+    # the prevention fund
+    "PreventionFund": "safeins.prevention",
+    "ServiceCatalog": "safeins.prevention",
+    "ResponseCurve": "safeins.prevention",
+    "ResponseModel": "safeins.prevention",
+    "AllocationPlan": "safeins.prevention",
+    "PlanEvaluation": "safeins.prevention",
+    "StrategyComparison": "safeins.prevention",
+    "allocate": "safeins.prevention",
+    "allocate_optimal": "safeins.prevention",
+    "allocate_proportional": "safeins.prevention",
+    "allocate_greedy": "safeins.prevention",
+    "split_within": "safeins.prevention",
+    "compare_strategies": "safeins.prevention",
 }
 
 # modules reachable under a short name: si.principles is safeins.rating.principles
@@ -107,7 +124,7 @@ _ALIASES: dict[str, str] = {
 # subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
 _SUBMODULES = {
     "errors", "sectors", "regimes", "portfolio", "datasets", "plotting", "distributions",
-    "policy",
+    "policy", "prevention",
 }
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, *_ALIASES, "__version__"])

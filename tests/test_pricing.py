@@ -1,0 +1,273 @@
+"""Pricing a portfolio: base premium, floating inputs, off-balance, explain, bad input, invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import safeins as si
+from safeins import regimes
+from safeins.errors import ValidationError
+from safeins.rating.floating import FloatingRule
+from safeins.rating.tariff import Tariff
+
+BASES = {s.code: s.exposure_base for s in si.sectors.all_sectors()}
+PER_UNIT = {"headcount": 100.0, "payroll": 0.002, "revenue": 0.0002, "contract_value": 0.001,
+            "vehicles": 300.0, "vessels": 800.0}
+SIZE = {"large": 0.8, "medium": 0.9, "small": 1.0, "micro": 1.2}
+
+
+def make_tariff(min_premium=500.0, sectors=None, **kw):
+    rows = [dict(sector=s, size_band=b, base=BASES[s], rate=PER_UNIT[BASES[s]] * m)
+            for s in (sectors or si.sectors.codes()) for b, m in SIZE.items()]
+    return Tariff(name="test", rates=rows, min_premium=min_premium,
+                  loadings={"commission": 0.05, "prevention": 0.15}, regime="national-2025", **kw)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return si.datasets.synthetic_portfolio(n_enterprises=1200, years=(2021, 2022, 2023), seed=21)
+
+
+@pytest.fixture(scope="module")
+def tariff():
+    return make_tariff()
+
+
+@pytest.fixture(scope="module")
+def rule():
+    return FloatingRule.load("illustrative")
+
+
+@pytest.fixture(scope="module")
+def loss_ratio(data):
+    rng = np.random.default_rng(5)
+    ids = data.portfolio.frame.index[::3]
+    return pd.Series(rng.gamma(2.0, 0.4, len(ids)), index=ids, name="loss_ratio")
+
+
+@pytest.fixture(scope="module")
+def quotes(data, tariff, rule, loss_ratio):
+    return tariff.price(data.portfolio, accidents=data.accidents, hazards=data.hazards, floating=rule,
+                        experience=loss_ratio)
+
+
+def test_base_premium_is_rate_times_exposure_with_minimum(quotes, data):
+    q = quotes.to_frame()
+    pf = data.portfolio.frame
+    expected_rate = [PER_UNIT[BASES[s]] * SIZE[b] for s, b in zip(pf["sector"], pf["size_band"], strict=True)]
+    np.testing.assert_allclose(q["base_rate"], expected_rate, rtol=1e-15)
+    raw = q["base_rate"] * data.portfolio.exposure()
+    np.testing.assert_allclose(q["base_premium"], np.maximum(raw, 500.0), rtol=1e-15)
+    assert (q["min_applied"] == (raw < 500.0)).all() and q["min_applied"].any()
+
+
+def test_off_balance_is_revenue_neutral(quotes):
+    q = quotes.to_frame()
+    assert q["final_premium"].sum() == pytest.approx(q["base_premium"].sum(), rel=1e-12)
+    np.testing.assert_allclose(q["final_premium"], q["base_premium"] * q["factor"] * quotes.off_balance,
+                               rtol=1e-14)
+    assert ((q["factor"] >= 0.6) & (q["factor"] <= 1.6)).all()
+
+
+def test_off_balance_target_and_none(data, tariff):
+    q = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", off_balance=1.0e8)
+    assert q.total() == pytest.approx(1.0e8, rel=1e-12)
+    q0 = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", off_balance=None)
+    assert q0.off_balance == 1.0
+    f = q0.to_frame()
+    np.testing.assert_allclose(f["final_premium"], f["base_premium"] * f["factor"])
+
+
+def test_prior_year_record_matches_exposure_table(quotes, data):
+    """The floating inputs are built independently of exposure_table's prior-year columns."""
+    et = si.exposure_table(data.portfolio, data.accidents, data.hazards, years=[2023, 2024])
+    prior = et[et["year"] == 2024].set_index("enterprise_id")
+    q = quotes.to_frame()
+    assert quotes.year == 2024
+    assert (q["in_accident_grade"] == prior["prior_worst_grade"].astype(str).reindex(q.index)).all()
+    assert (q["in_accident_count"] == prior["prior_accidents"].reindex(q.index)).all()
+    hz = data.hazards.frame.query("year == 2023").set_index("enterprise_id")
+    assert (q["in_unrectified"] == hz["unrectified"].reindex(q.index)).all()
+
+
+def test_hazard_rate_ratio_against_sector_norm(quotes, data):
+    pf = data.portfolio.frame
+    hz = data.hazards.frame.query("year == 2023").set_index("enterprise_id").reindex(pf.index)
+    rate = hz["hazards_found"] / (pf["headcount"] / 100)
+    norm = (hz["hazards_found"].groupby(pf["sector"]).sum()
+            / (pf["headcount"].groupby(pf["sector"]).sum() / 100))
+    expected = rate / pf["sector"].map(norm).astype(float)
+    np.testing.assert_allclose(quotes.to_frame()["in_hazard_rate_ratio"], expected, rtol=1e-12)
+
+
+def test_vectorised_equals_naive_loop(quotes, tariff, rule, data):
+    q = quotes.to_frame()
+    pf = data.portfolio.frame
+    exp = data.portfolio.exposure()
+    ids = q.index[::37]
+    for i in ids:
+        rate = tariff.rate_of(sector=pf.at[i, "sector"], size_band=pf.at[i, "size_band"],
+                              region=pf.at[i, "region"], exposure=exp[i])
+        base = max(rate * exp[i], 500.0)
+        inputs = {t.input: q.at[i, f"in_{t.input}"] for t in rule.terms}
+        inputs = {k: (v.item() if hasattr(v, "item") else v) for k, v in inputs.items()}
+        f = rule.factor(**inputs).factor
+        assert q.at[i, "final_premium"] == pytest.approx(base * f * quotes.off_balance, rel=1e-12)
+
+
+def test_explain_reads_line_by_line(quotes):
+    eid = quotes.to_frame().index[7]
+    text = quotes.explain(eid)
+    r = quotes.to_frame().loc[eid]
+    assert eid in text and "base rate" in text and "off-balance" in text
+    assert f"{r['final_premium']:,.2f}" in text and f"{r['base_premium']:,.2f}" in text
+    for term in quotes.rule.terms:
+        assert term.name in text
+    with pytest.raises(ValidationError):
+        quotes.explain("nobody")
+
+
+def test_summary_plot_and_regime_facts(quotes):
+    s = quotes.summary()
+    assert s.loc["total", "final_premium"] == pytest.approx(quotes.total())
+    assert s.drop(index="total")["enterprises"].sum() == len(quotes)
+    assert quotes.plot() is not None
+    assert regimes.get("national-2025").check(quotes).ok
+    assert "<table" in quotes._repr_html_()
+
+
+def test_metro_relativity_and_options(data):
+    t = Tariff.load("hunan-construction")
+    pf = data.portfolio.frame
+    cons = pf[pf["sector"] == "construction"].copy()
+    cons["project_type"] = np.where(np.arange(len(cons)) % 2 == 0, "metro", "standard")
+    q = t.price(si.Portfolio(cons.reset_index()),
+                options={"per_person": 400_000, "aggregate": 4_000_000, "risk_class": "general"})
+    f = q.to_frame()
+    assert set(f["rel_project_type"]) == {1.0, 1.5}
+    np.testing.assert_allclose(f["base_premium"], f["base_rate"] * f["exposure"] * f["rel_project_type"])
+    # without the options the manual cannot choose a column: one error asks for them
+    with pytest.raises(ValidationError, match="state risk_class"):
+        t.price(si.Portfolio(cons.reset_index()))
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+def test_sector_missing_from_tariff_is_named(data):
+    t = make_tariff(sectors=["construction", "transport"])
+    with pytest.raises(ValidationError) as err:
+        t.price(data.portfolio)
+    text = str(err.value)
+    assert "manufacturing" in text and "not in tariff 'test'" in text
+    assert "fireworks" in text
+
+
+def test_rule_inputs_missing_are_named(data, tariff, rule):
+    with pytest.raises(ValidationError) as err:
+        tariff.price(data.portfolio, floating=rule, options={"colour": "red"})
+    text = str(err.value)
+    for needle in ("give accidents=", "give hazards=", "loss_ratio", "colour"):
+        assert needle in text, needle
+
+
+def test_experience_of_unknown_enterprise(data, tariff):
+    bad = pd.Series([1.0], index=["ghost"], name="loss_ratio")
+    with pytest.raises(ValidationError, match="ghost"):
+        tariff.price(data.portfolio, floating="illustrative", accidents=data.accidents,
+                     hazards=data.hazards, experience=bad)
+
+
+def test_factor_level_missing_from_rule(data, tariff):
+    rule = FloatingRule(name="partial", floor=0.5, cap=2.0, terms=[
+        {"name": "credit", "input": "credit_grade", "kind": "table", "levels": {"A": -0.1, "B": 0.0}}])
+    with pytest.raises(ValidationError) as err:
+        tariff.price(data.portfolio, floating=rule)
+    text = str(err.value)
+    assert "'C'" in text and "'D'" in text and "allowed: A, B" in text
+
+
+def test_experience_rating_object_feeds_experience_mod(data, tariff):
+    from safeins.rating.experience import ExperienceRating
+
+    ids = data.portfolio.frame.index
+    er = ExperienceRating(k=100.0, cap=(0.5, 2.0))
+    er.modification(actual=np.linspace(0, 200, len(ids)), expected=np.full(len(ids), 100.0), index=ids)
+    rule = FloatingRule(name="exp", floor=0.1, cap=10.0, terms=[
+        {"name": "experience", "input": "experience_mod", "kind": "value"}])
+    q = tariff.price(data.portfolio, floating=rule, experience=er, off_balance=None)
+    np.testing.assert_allclose(q.to_frame()["factor"], er.table_["modification"].to_numpy())
+
+
+# --- invariants ----------------------------------------------------------------------------------------
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 199), st.sampled_from(["credit_grade", "blacklisted", "standardization"]),
+       st.sampled_from(["neutral", None, 5.0e6]))
+def test_worse_grade_never_cheaper(i, which, off_balance):
+    d = _SMALL
+    frame = d.portfolio.frame.copy()
+    eid = frame.index[i]
+    order = {"credit_grade": list("ABCD"), "standardization": ["1", "2", "3", "none"]}
+    if which == "blacklisted":
+        if frame.at[eid, which]:
+            return
+        worse = True
+    else:
+        levels = order[which]
+        k = levels.index(str(frame.at[eid, which]))
+        if k == len(levels) - 1:
+            return
+        worse = levels[k + 1]
+    kw = dict(accidents=d.accidents, hazards=d.hazards, floating=_RULE, experience=_LR,
+              off_balance=off_balance)
+    before = _TARIFF.price(d.portfolio, **kw)
+    frame[which] = frame[which].astype(object)
+    frame.at[eid, which] = worse
+    after = _TARIFF.price(si.Portfolio(frame), **kw)
+    assert after.to_frame().at[eid, "final_premium"] >= before.to_frame().at[eid, "final_premium"] - 1e-9
+    if off_balance is not None:
+        target = 5.0e6 if off_balance == 5.0e6 else after.to_frame()["base_premium"].sum()
+        assert after.total() == pytest.approx(target, rel=1e-12)
+
+
+_SMALL = si.datasets.synthetic_portfolio(n_enterprises=200, years=(2022, 2023), seed=8)
+_TARIFF = make_tariff()
+_RULE = FloatingRule.load("illustrative")
+_LR = pd.Series(0.75, index=_SMALL.portfolio.frame.index, name="loss_ratio")
+
+
+def test_fast_exposure_equals_portfolio_exposure(data):
+    from safeins.rating.quotes import _base_of, _exposure
+
+    pf = data.portfolio
+    np.testing.assert_array_equal(_exposure(pf.frame), pf.exposure().to_numpy())
+    assert list(_base_of(pf.frame["sector"]).astype(str)) == pf.exposure_base().tolist()
+
+
+def test_positions_merge_join_equals_hash_lookup():
+    from safeins.rating.quotes import _positions
+
+    idx = pd.Index([f"E{i:04d}" for i in range(500)], dtype=object)
+    rng = np.random.default_rng(1)
+    sorted_ids = np.sort(rng.choice(np.append(idx.to_numpy(), ["E9999", "A0"]), 300))
+    shuffled = rng.permutation(sorted_ids)
+    for ids in (sorted_ids, shuffled, idx.to_numpy()):
+        np.testing.assert_array_equal(_positions(idx, ids), idx.get_indexer(pd.Index(ids, dtype=object)))
+    unsorted_index = pd.Index(rng.permutation(idx.to_numpy()), dtype=object)
+    np.testing.assert_array_equal(_positions(unsorted_index, sorted_ids),
+                                  unsorted_index.get_indexer(pd.Index(sorted_ids, dtype=object)))
+
+
+def test_options_fill_only_unstated_values(data):
+    t = Tariff.load("shandong-construction-2018")
+    pf = data.portfolio.frame
+    cons = pf[pf["sector"] == "construction"].head(6).copy()
+    cons["per_person"] = [500_000.0, np.nan, 500_000.0, np.nan, 500_000.0, 400_000.0]
+    with pytest.raises(ValidationError) as err:  # 400,000 is not a Shandong option
+        t.price(si.Portfolio(cons.reset_index()), options={"per_person": 500_000})
+    assert str(cons.index[5]) in str(err.value) and str(cons.index[1]) not in str(err.value)
+    cons.iloc[5, cons.columns.get_loc("per_person")] = np.nan
+    q = t.price(si.Portfolio(cons.reset_index()), options={"per_person": 500_000})
+    assert (q.to_frame()["per_person"] == 500_000).all()
