@@ -19,6 +19,7 @@ NOTEBOOKS["researcher"] = [
 Every number below is computed in the notebook; nothing is pasted in."""),
     ("code", """import numpy as np
 import scipy.stats
+
 import safeins as si"""),
     ("md", """## Compound losses three ways
 

@@ -1,14 +1,16 @@
 """The ``safeins`` command.
 
-    safeins demo [--html report.html] [--synthetic N --seed S]
+    safeins demo [--html report.html] [--synthetic N --seed S] [--share 0.15]
+    safeins price portfolio.csv --tariff NAME [--floating RULE] [--option per_person=400000] ...
+    safeins tariff NAME
     safeins sectors
     safeins regimes [KEY]
     safeins datasets
 
-``demo`` is the embedded main job: it loads the zhejiang-pilot data (or a synthetic portfolio of N
-enterprises), validates it, and prints what an actuary looks at first: the book by sector, accidents
-by year and grade, observed frequency and fatality rates per sector, hazard records, and the checks
-of the national regimes; ``--html`` also writes those tables as a report.
+``demo`` is the embedded main job (:func:`safeins.demo.run_demo`): on the zhejiang-pilot data (or
+N synthetic enterprises) it validates the data, fits the frequency GLM and the accident model, builds
+a tariff under the 2025 rules, prices the portfolio with the Fuyang floating rule and plans the
+prevention fund; ``--html`` also writes the tables as a report.
 
 >>> main(["datasets"])
 hachemeister
@@ -21,80 +23,60 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 __all__ = ["main"]
 
 
-def _frames_demo(args) -> tuple[str, list[tuple[str, object]]]:
-    import pandas as pd
-
-    import safeins as si
-
-    t0 = time.perf_counter()
-    if args.synthetic:
-        data = si.datasets.synthetic_portfolio(n_enterprises=args.synthetic, seed=args.seed)
-        title = f"synthetic portfolio ({args.synthetic:,} enterprises, seed {args.seed})"
-    else:
-        data = si.datasets.load("zhejiang-pilot")
-        title = "zhejiang-pilot (synthetic data set, 11 cities)"
-    pf, acc, hz = data.portfolio, data.accidents, data.hazards
-    et = si.exposure_table(pf, acc, hz)
-    load_s = time.perf_counter() - t0
-
-    et = et.assign(larger_or_worse=et["n_larger"] + et["n_major"] + et["n_especially_major"])
-    by_sector = et.groupby("sector", observed=True).agg(
-        enterprises=("enterprise_id", "nunique"), worker_years=("headcount", "sum"),
-        accidents=("accidents", "sum"), deaths=("deaths", "sum"),
-        larger_or_worse=("larger_or_worse", "sum"))
-    per_worker = by_sector["accidents"] / by_sector["worker_years"]
-    by_sector["accidents_per_100_workers"] = (100 * per_worker).round(3)
-    by_sector["deaths_per_100k_workers"] = (1e5 * by_sector["deaths"] / by_sector["worker_years"]).round(2)
-    by_year = pd.crosstab(acc.frame["year"], acc.frame["grade"], dropna=False)
-    by_region = et.groupby("region").agg(enterprises=("enterprise_id", "nunique"),
-                                         accidents=("accidents", "sum"), deaths=("deaths", "sum"))
-    by_region = by_region.sort_values("enterprises", ascending=False)
-    by_grade = et.groupby("credit_grade", observed=True).agg(
-        enterprise_years=("year", "size"), accidents=("accidents", "sum"), worker_years=("headcount", "sum"),
-        hazards_per_100=("hazard_rate", "mean"))
-    by_grade["accidents_per_100_workers"] = (100 * by_grade["accidents"] / by_grade["worker_years"]).round(3)
-    checks = [si.regimes.get(key).check(pf).to_frame().assign(regime=key) for key in si.regimes.available()]
-    checks = pd.concat(checks, ignore_index=True)[["regime", "rule", "value", "limit", "verdict"]]
-    header = (f"safeins demo: {title}\n"
-              f"{len(pf):,} enterprises, {len(acc):,} accidents, {len(hz):,} hazard records, "
-              f"{len(et):,} enterprise-years; loaded and validated in {load_s:.1f} s")
-    return header, [
-        ("Book and experience by sector", by_sector),
-        ("Accidents by year and grade (2007 State Council rules)", by_year),
-        ("By region (city)", by_region),
-        ("By credit grade: frequency and hazards per 100 workers", by_grade.round(3)),
-        ("Regime checks on the portfolio", checks),
-    ]
-
-
-def _write_html(path: str, header: str, tables) -> None:
-    import html
-
-    parts = [f"<html><head><meta charset='utf-8'><title>safeins report</title></head><body>"
-             f"<pre>{html.escape(header)}</pre>"]
-    for title, frame in tables:
-        parts.append(f"<h2>{html.escape(title)}</h2>{frame.to_html()}")
-    parts.append("</body></html>")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(parts))
-
-
 def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    print("safeins demo: running the pipeline", flush=True)
+    result = run_demo(synthetic=args.synthetic, seed=args.seed, share=args.share,
+                      progress=sys.stdout.isatty() or args.verbose)
+    print(result.to_text())
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(result.to_html())
+        print(f"\nreport written to {args.html}")
+    return 0
+
+
+def _cmd_price(args) -> int:
     import pandas as pd
 
-    header, tables = _frames_demo(args)
-    print(header)
+    from .portfolio import AccidentHistory, HazardHistory, Portfolio
+    from .rating.tariff import Tariff
+
+    pf = Portfolio.read_csv(args.portfolio)
+    acc = AccidentHistory.read_csv(args.accidents, portfolio=pf) if args.accidents else None
+    hz = HazardHistory.read_csv(args.hazards, portfolio=pf) if args.hazards else None
+    options = {}
+    for item in args.option or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from .errors import Problem, ValidationError
+
+            raise ValidationError("--option", [Problem(None, "option", item, "KEY=VALUE")])
+        options[key] = float(value) if value.replace(".", "", 1).isdigit() else value
+    quotes = Tariff.load(args.tariff).price(pf, accidents=acc, hazards=hz, floating=args.floating,
+                                            year=args.year, options=options)
+    frame = quotes.to_frame()
+    frame.to_csv(args.out, encoding="utf-8")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        for title, frame in tables:
-            print(f"\n== {title}\n{frame.to_string()}")
-    if args.html:
-        _write_html(args.html, header, tables)
-        print(f"\nreport written to {args.html}")
+        print(quotes.summary().to_string())
+    print(f"\n{len(frame):,} quotes written to {args.out}")
+    return 0
+
+
+def _cmd_tariff(args) -> int:
+    import pandas as pd
+
+    from .rating.tariff import Tariff
+
+    tariff = Tariff.load(args.name)
+    print(tariff.summary())
+    with pd.option_context("display.width", 160, "display.max_rows", args.rows):
+        print(tariff.to_frame().head(args.rows).to_string())
     return 0
 
 
@@ -136,11 +118,29 @@ def _cmd_datasets(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeins", description="Actuarial tools for 安全生产责任保险.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="load the pilot data and summarise it (the embedded demo)")
+    demo = sub.add_parser("demo", help="the embedded demo: the whole pipeline on the pilot data")
     demo.add_argument("--html", help="also write the tables as an HTML report to this path")
     demo.add_argument("--synthetic", type=int, metavar="N", help="use N synthetic enterprises instead")
     demo.add_argument("--seed", type=int, default=2015, help="seed for --synthetic (default 2015)")
+    demo.add_argument("--share", type=float, default=0.15,
+                      help="prevention fund share of collected premium (default 0.15; cap 0.21)")
+    demo.add_argument("--verbose", action="store_true", help="print the time of each step")
     demo.set_defaults(func=_cmd_demo)
+    price = sub.add_parser("price", help="price a portfolio CSV with a tariff and a floating rule")
+    price.add_argument("portfolio", help="portfolio CSV (see docs/foundation.md for the columns)")
+    price.add_argument("--tariff", required=True, help="a shipped tariff name or a TOML path")
+    price.add_argument("--floating", help="a shipped floating rule name or a TOML path")
+    price.add_argument("--accidents", help="accident history CSV")
+    price.add_argument("--hazards", help="hazard history CSV")
+    price.add_argument("--year", type=int, help="policy year priced (default: after the histories)")
+    price.add_argument("--option", action="append", metavar="KEY=VALUE",
+                       help="a policy option for every enterprise, e.g. per_person=400000 (repeatable)")
+    price.add_argument("--out", default="quotes.csv", help="where to write the quotes (CSV)")
+    price.set_defaults(func=_cmd_price)
+    tar = sub.add_parser("tariff", help="show a shipped tariff (rate manual)")
+    tar.add_argument("name", help="e.g. hunan-construction, shandong-construction-2018, zhejiang-demo")
+    tar.add_argument("--rows", type=int, default=20)
+    tar.set_defaults(func=_cmd_tariff)
     sub.add_parser("sectors", help="list the sector registry").set_defaults(func=_cmd_sectors)
     reg = sub.add_parser("regimes", help="show the regulatory regimes and their sources")
     reg.add_argument("key", nargs="?")

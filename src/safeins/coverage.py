@@ -172,7 +172,7 @@ class Coverage:
         bad = ~np.isfinite(x) | (x < 0)
         if np.any(bad):
             p = Problems("Coverage.apply")
-            for i in np.flatnonzero(bad)[:50]:
+            for i in np.flatnonzero(bad):
                 p.add(row=int(i), column="x", value=float(x.flat[i]),
                       rule="losses must be finite and >= 0")
             p.raise_if_any()

@@ -448,31 +448,31 @@ def _inputs(accidents, victims):
     p.raise_if_any()
     for col in ("property_damage", "rescue_cost"):
         x = accidents[col].to_numpy(dtype=float)
-        for i in np.flatnonzero(~np.isfinite(x) | (x < 0))[:50]:
+        for i in np.flatnonzero(~np.isfinite(x) | (x < 0)):
             p.add(row=accidents.index[i], column=col, value=x[i], rule="finite and >= 0")
     med = victims["medical_cost"].to_numpy(dtype=float)
-    for i in np.flatnonzero(~np.isfinite(med) | (med < 0))[:50]:
+    for i in np.flatnonzero(~np.isfinite(med) | (med < 0)):
         p.add(row=f"victims#{i}", column="medical_cost", value=med[i], rule="finite and >= 0")
     role = victims["role"].astype(object).to_numpy()
     outcome = victims["outcome"].astype(object).to_numpy()
-    for i in np.flatnonzero(~np.isin(role, ["employee", "third_party"]))[:50]:
+    for i in np.flatnonzero(~np.isin(role, ["employee", "third_party"])):
         p.add(row=f"victims#{i}", column="role", value=role[i], rule="employee or third_party")
-    for i in np.flatnonzero(~np.isin(outcome, ["death", "disability", "medical"]))[:50]:
+    for i in np.flatnonzero(~np.isin(outcome, ["death", "disability", "medical"])):
         p.add(row=f"victims#{i}", column="outcome", value=outcome[i],
               rule="death, disability or medical")
     grade = pd.to_numeric(victims["disability_grade"], errors="coerce").to_numpy(dtype=float)
     is_dis = outcome == "disability"
     bad_grade = is_dis & ~np.isin(grade, np.arange(1, 11))
-    for i in np.flatnonzero(bad_grade)[:50]:
+    for i in np.flatnonzero(bad_grade):
         p.add(row=f"victims#{i}", column="disability_grade", value=grade[i],
               rule="an integer 1..10 for outcome 'disability'")
     pos = accidents.index.get_indexer(victims["accident_id"].to_numpy())
-    for i in np.flatnonzero(pos < 0)[:50]:
+    for i in np.flatnonzero(pos < 0):
         p.add(row=f"victims#{i}", column="accident_id", value=victims["accident_id"].iloc[i],
               rule="unknown accident")
     if "liability" in victims.columns:
         lia = victims["liability"].to_numpy(dtype=float)
-        for i in np.flatnonzero(np.isnan(lia) | (lia < 0))[:50]:
+        for i in np.flatnonzero(np.isnan(lia) | (lia < 0)):
             p.add(row=f"victims#{i}", column="liability", value=lia[i], rule=">= 0 (inf allowed)")
     p.raise_if_any()
     return accidents, victims, pos, role, outcome, grade, med

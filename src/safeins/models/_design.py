@@ -176,7 +176,7 @@ class Design:
     @staticmethod
     def _learn_one(s: pd.Series, name: str, how, weight: np.ndarray, p: Problems):
         if s.isna().any():
-            bad = s.index[s.isna().to_numpy()][:20].tolist()
+            bad = s.index[s.isna().to_numpy()].tolist()
             p.add(row=bad, column=name, value="NaN/None",
                   rule=f"missing factor values in {int(s.isna().sum())} rows (first rows shown); "
                   "fill or drop them")
@@ -191,12 +191,12 @@ class Design:
             return None
         x = s.to_numpy(dtype=float)
         if not np.all(np.isfinite(x)):
-            p.add(row=s.index[~np.isfinite(x)][:20].tolist(), column=name, value="inf",
+            p.add(row=s.index[~np.isfinite(x)].tolist(), column=name, value="inf",
                   rule="numeric factor values must be finite")
             return None
         if how in ("linear", "log"):
             if how == "log" and np.any(x <= 0):
-                p.add(row=s.index[x <= 0][:20].tolist(), column=name,
+                p.add(row=s.index[x <= 0].tolist(), column=name,
                       value=float(x[x <= 0][0]), rule="'log' treatment needs values > 0")
                 return None
             if np.ptp(x) == 0:
@@ -255,7 +255,7 @@ class Design:
             e = spec.edges
             out = ~((x >= e[0]) & (x <= e[-1]))
             if out.any():
-                p.add(row=s.index[out][:20].tolist(), column=spec.name,
+                p.add(row=s.index[out].tolist(), column=spec.name,
                       value=float(x[out][0]),
                       rule=f"outside the bin edges [{_fmt(e[0])}, {_fmt(e[-1])}] "
                       f"({int(out.sum())} rows)")
@@ -349,7 +349,7 @@ class Design:
         for spec in self.specs:
             s = df[spec.name]
             if s.isna().any():
-                p.add(row=s.index[s.isna().to_numpy()][:20].tolist(), column=spec.name,
+                p.add(row=s.index[s.isna().to_numpy()].tolist(), column=spec.name,
                       value="NaN/None", rule="missing factor values")
                 continue
             if not spec.is_categorical:
@@ -358,7 +358,7 @@ class Design:
                     continue
                 x = s.to_numpy(dtype=float)
                 if spec.kind == "log" and np.any(x <= 0):
-                    p.add(row=s.index[x <= 0][:20].tolist(), column=spec.name,
+                    p.add(row=s.index[x <= 0].tolist(), column=spec.name,
                           value=float(x[x <= 0][0]), rule="'log' treatment needs values > 0")
                     continue
                 if not np.all(np.isfinite(x)):

@@ -54,7 +54,7 @@ def _arrays(y, pred, exposure, what):
                           ("exposure", e, "finite and > 0")):
         bad = ~np.isfinite(a) | (a < 0) | ((a == 0) if name == "exposure" else False)
         if bad.any():
-            p.add(row=np.flatnonzero(bad)[:20].tolist(), column=name, value=a[bad][0], rule=rule)
+            p.add(row=np.flatnonzero(bad).tolist(), column=name, value=a[bad][0], rule=rule)
     if len(y) and np.isfinite(y).all() and y.sum() <= 0:
         p.add(column="y", value=0.0, rule="total observed loss must be > 0")
     p.raise_if_any()

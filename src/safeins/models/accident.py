@@ -346,8 +346,10 @@ class InsuredAccidentLoss(Empirical):
     >>> m = AccidentModel(min_count=1000).fit(d.accidents, d.portfolio)
     >>> cov = si.PolicyCoverage.from_regime("national-2025", per_person=400_000, headcount=20)
     >>> sev = m.insured_loss(cov, sector="manufacturing")
-    >>> isinstance(sev, InsuredAccidentLoss), 0 <= sev.p_limit < 1, bool(sev.ppf(1.0) <= cov.per_accident_limit)
-    (True, True, True)
+    >>> bool(sev.ppf(1.0) <= cov.per_accident_limit)
+    True
+    >>> isinstance(sev, InsuredAccidentLoss), 0 <= sev.p_limit < 1
+    (True, True)
     """
 
     def __init__(self, step: float, probs: np.ndarray, info: dict, limit: float):
@@ -421,7 +423,7 @@ def _prepare(accidents, portfolio, edges):
     if portfolio is not None:
         pf = portfolio.frame
         known = F["enterprise_id"].isin(pf.index).to_numpy()
-        for i in np.flatnonzero(~known)[:50]:
+        for i in np.flatnonzero(~known):
             p.add(row=F.index[i], column="enterprise_id", value=F["enterprise_id"].iloc[i],
                   rule="not in the portfolio")
         p.raise_if_any()
@@ -439,7 +441,7 @@ def _prepare(accidents, portfolio, edges):
     n_tp = np.bincount(pos[~emp], minlength=len(F))
     want = (F["employee_deaths"] + F["employee_serious_injuries"]
             + F["employee_minor_injuries"]).to_numpy()
-    for i in np.flatnonzero(n_emp != want)[:50]:
+    for i in np.flatnonzero(n_emp != want):
         p.add(row=F.index[i], column="employee victims", value=int(want[i]),
               rule=f"deaths + serious + minor injuries must equal the victims table ({n_emp[i]})")
     p.raise_if_any()

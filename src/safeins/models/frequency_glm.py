@@ -301,7 +301,7 @@ class FrequencyGLM:
             s = pd.to_numeric(df[counts], errors="coerce").to_numpy(dtype=float)
             bad = ~np.isfinite(s) | (s < 0) | (np.floor(s) != s)
             if bad.any():
-                p.add(row=df.index[bad][:20].tolist(), column=counts,
+                p.add(row=df.index[bad].tolist(), column=counts,
                       value=df[counts].to_numpy()[bad][0],
                       rule=f"counts must be integers >= 0 ({int(bad.sum())} bad rows)")
             y = s
@@ -314,7 +314,7 @@ class FrequencyGLM:
             e = pd.to_numeric(df[exposure], errors="coerce").to_numpy(dtype=float)
             bad = ~np.isfinite(e) | (e <= 0)
             if bad.any():
-                p.add(row=df.index[bad][:20].tolist(), column=exposure,
+                p.add(row=df.index[bad].tolist(), column=exposure,
                       value=df[exposure].to_numpy()[bad][0],
                       rule=f"exposure must be finite and > 0 ({int(bad.sum())} bad rows); "
                       "drop rows without exposure")
@@ -531,7 +531,7 @@ class FrequencyGLM:
             e = np.broadcast_to(np.asarray(exposure, dtype=float), (len(df),)).copy()
         bad = ~np.isfinite(e) | (e < 0)
         if bad.any():
-            p.add(row=df.index[bad][:20].tolist(), column="exposure", value=e[bad][0],
+            p.add(row=df.index[bad].tolist(), column="exposure", value=e[bad][0],
                   rule="exposure must be finite and >= 0")
         p.raise_if_any()
         return e

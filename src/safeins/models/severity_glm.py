@@ -62,7 +62,7 @@ def _positive_column(df, col, p, what, allow_none=False):
     x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(x) | (x <= 0)
     if bad.any():
-        p.add(row=df.index[bad][:20].tolist(), column=col, value=df[col].to_numpy()[bad][0],
+        p.add(row=df.index[bad].tolist(), column=col, value=df[col].to_numpy()[bad][0],
               rule=f"{what} must be finite and > 0 ({int(bad.sum())} bad rows)")
     return x
 

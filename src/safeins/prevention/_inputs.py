@@ -23,11 +23,11 @@ def enterprise_frame(portfolio) -> pd.DataFrame:
     if len(frame) == 0:
         problems.append(Problem(None, "portfolio", "empty", "at least one enterprise"))
     if not frame.index.is_unique:
-        dup = frame.index[frame.index.duplicated()].unique()[:10].tolist()
+        dup = frame.index[frame.index.duplicated()].unique().tolist()
         problems.append(Problem(None, "index", dup, "enterprise ids must be unique"))
     if "headcount" in frame.columns:
         h = pd.to_numeric(frame["headcount"], errors="coerce").to_numpy(dtype=float)
-        for i in np.flatnonzero(~(h > 0))[:20]:
+        for i in np.flatnonzero(~(h > 0)):
             problems.append(Problem(frame.index[i], "headcount", frame["headcount"].iloc[i], "> 0"))
     if problems:
         raise ValidationError("portfolio", problems)
@@ -86,13 +86,13 @@ def align(value, index: pd.Index, name: str, *, sector=None, allow_none=False, p
             missing = index.difference(ids)
             extra = ids.difference(index)
             if len(missing):
-                problems.append(Problem(None, name, missing[:10].tolist(),
+                problems.append(Problem(None, name, missing.tolist(),
                                         f"{len(missing)} enterprise ids of the portfolio have no value"))
             if len(extra):
-                problems.append(Problem(None, name, extra[:10].tolist(),
+                problems.append(Problem(None, name, extra.tolist(),
                                         f"{len(extra)} ids are not in the portfolio"))
             if not ids.is_unique:
-                problems.append(Problem(None, name, ids[ids.duplicated()][:10].tolist(),
+                problems.append(Problem(None, name, ids[ids.duplicated()].tolist(),
                                         "duplicated enterprise ids"))
             if problems:
                 raise ValidationError(what, problems)
@@ -113,19 +113,22 @@ def align(value, index: pd.Index, name: str, *, sector=None, allow_none=False, p
     if not ok.all():
         rule = "a finite number > 0" if positive else "a finite number >= 0"
         raise ValidationError(what, [Problem(index[i], name, arr[i], rule)
-                                     for i in np.flatnonzero(~ok)[:50]])
+                                     for i in np.flatnonzero(~ok)])
     return arr
 
 
 def premium_series(quotes) -> pd.Series | float | None:
-    """The premium of a quotes frame (column ``premium``), a Series, or a number."""
+    """The premium of a quotes frame (column ``premium``, or ``final_premium`` as in
+    :class:`~safeins.rating.quotes.Quotes`), a Series, or a number."""
     if quotes is None:
         return None
     if isinstance(quotes, pd.DataFrame):
-        if "premium" not in quotes.columns:
-            raise ValidationError("quotes", [Problem(None, "premium", "missing",
-                                                     "a 'premium' column (collected premium, yuan)")])
-        return quotes["premium"]
+        for col in ("premium", "final_premium"):
+            if col in quotes.columns:
+                return quotes[col].rename("premium")
+        raise ValidationError("quotes", [Problem(None, "premium", "missing",
+                                                 "a 'premium' or 'final_premium' column (collected "
+                                                 "premium, yuan)")])
     if hasattr(quotes, "to_frame") and not isinstance(quotes, pd.Series):
         return premium_series(quotes.to_frame())
     return quotes

@@ -163,7 +163,7 @@ class PreventionFund:
                 raise ValidationError("PreventionFund.budget", [Problem(
                     None, "premium", prem, "a number, a Series or a DataFrame with 'premium'")]) from None
         bad = ~(np.isfinite(values.to_numpy(dtype=float)) & (values.to_numpy(dtype=float) >= 0))
-        for i in np.flatnonzero(bad)[:50]:
+        for i in np.flatnonzero(bad):
             problems.append(Problem(values.index[i] if by or isinstance(prem, pd.Series) else None,
                                     "premium", values.iloc[i], "collected premium: a finite number >= 0"))
         if problems:

@@ -81,9 +81,9 @@ def _bounds(n: int, budget, lower, upper, what: str):
             problems.append(Problem(None, name, f"shape {arr.shape}", f"a scalar or shape ({n},)"))
     if problems:
         raise ValidationError(what, problems)
-    for i in np.flatnonzero(~(np.isfinite(lo) & (lo >= 0)))[:20]:
+    for i in np.flatnonzero(~(np.isfinite(lo) & (lo >= 0))):
         problems.append(Problem(int(i), "lower", lo[i], "a finite number >= 0"))
-    for i in np.flatnonzero(~(hi >= lo))[:20]:
+    for i in np.flatnonzero(~(hi >= lo)):
         problems.append(Problem(int(i), "upper", hi[i], f"must be >= lower ({lo[i]:g})"))
     if not problems and lo.sum() > b * (1 + 1e-12):
         problems.append(Problem(None, "budget", b, f"must be >= the sum of the lower bounds "
@@ -103,7 +103,7 @@ def _coefficients(a, k, what: str):
         raise ValidationError(what, problems)
     for name, arr, ok in (("a", a, np.isfinite(a) & (a >= 0)), ("k", k, np.isfinite(k) & (k > 0))):
         bad = np.argwhere(~ok)
-        for idx in bad[:20]:
+        for idx in bad:
             rule = "a finite number >= 0" if name == "a" else "a finite number > 0"
             problems.append(Problem(tuple(int(j) for j in idx) if a.ndim == 2 else int(idx[0]),
                                     name, arr[tuple(idx)], rule))
@@ -353,7 +353,7 @@ def allocate_proportional(weights, budget, lower=0.0, upper=np.inf):
     bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
     if len(bad):
         raise ValidationError("allocate_proportional", [
-            Problem(int(i), "weights", w[i], "a finite number >= 0") for i in bad[:20]])
+            Problem(int(i), "weights", w[i], "a finite number >= 0") for i in bad])
     b, lo, hi = _bounds(len(w), budget, lower, upper, "allocate_proportional")
     if hi.sum() <= b:
         if b - hi.sum() > 1e-9 * max(b, 1.0):

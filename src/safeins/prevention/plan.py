@@ -170,7 +170,7 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
     if strategy == "risk_tier":
         problems.extend(_tier_problems(tier_thresholds, tier_by, tier_weights))
     if lo is not None and hi is not None:
-        for i in np.flatnonzero(hi < lo)[:20]:
+        for i in np.flatnonzero(hi < lo):
             problems.append(Problem(idx[i], "max_per_enterprise", hi[i],
                                     f">= min_per_enterprise ({lo[i]:g})"))
     groups, budgets, by = _collect(problems, _budgets, budget, frame, by) or (None, None, by)
@@ -184,7 +184,7 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
             sel = groups == g
             clash = np.flatnonzero(sel & (lo > float(max_share) * b))
             if len(clash):
-                problems.append(Problem(idx[clash[:10]].tolist(), "max_share", max_share,
+                problems.append(Problem(idx[clash].tolist(), "max_share", max_share,
                                         f"max_share × budget ({float(max_share) * b:,.2f}) is below "
                                         f"min_per_enterprise for {len(clash)} enterprises"))
         if lo_by_group.get(g, 0.0) > b * (1 + 1e-12):

@@ -197,7 +197,7 @@ def build(cls, freq, accm, *, coverage, loadings, regime, sectors, size_bands, r
             rows.append(row)
     if zero:
         warnings.warn(f"Tariff.from_models: zero rates (no accident in the data for these cells; "
-                      f"consider credibility or merging levels): {'; '.join(zero[:10])}",
+                      f"consider credibility or merging levels): {'; '.join(zero)}",
                       SafeinsWarning, stacklevel=3)
     return cls(name=name, description="built by Tariff.from_models", source=source or "fitted models",
                status="derived", unit=unit, rates=rows, min_premium=min_premium,

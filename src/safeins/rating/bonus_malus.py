@@ -311,7 +311,7 @@ class BonusMalus:
             raise ValidationError(who, [Problem(
                 int(i) if arr.size > 1 else None, "lam", float(arr.ravel()[i]),
                 "a finite claim rate > 0" if positive else "a finite claim rate >= 0")
-                for i in idx[:50]] or [Problem(None, "lam", lam, "a scalar or 1-D array")])
+                for i in idx] or [Problem(None, "lam", lam, "a scalar or 1-D array")])
         return arr
 
     def _count_pmf(self, lam: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
