@@ -25,7 +25,7 @@ ORD_MEAN = 1.08  # generator: 1 + Poisson(0.08)
 
 @pytest.fixture(scope="module")
 def data():
-    return si.datasets.synthetic_portfolio(n_enterprises=5000, years=(2020, 2021, 2022, 2023),
+    return si.datasets.synthetic_portfolio(n_enterprises=30000, years=(2020, 2021, 2022, 2023),
                                            seed=11)
 
 

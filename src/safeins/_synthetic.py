@@ -55,20 +55,23 @@ class SectorProfile:
 
 
 # Shares follow no official breakdown (none was found): manufacturing and trade dominate counts,
-# high-risk sectors are a minority, as in a province's enterprise register.
+# high-risk sectors are a minority, as in a province's enterprise register. Frequencies and
+# lethality are set so that (a) deaths per 100,000 workers range from ~1 (trade) to ~20-30 (coal,
+# fishing, transport) and (b) the demo's premium at a 50万 per-person limit averages ~200-250 yuan
+# per worker: inside the 30-300 yuan per person of Shandong's 2017 scheme (sum insured 50万) [V].
 DEFAULT_SECTORS: dict[str, SectorProfile] = {
-    "coal_mining": SectorProfile(0.004, 300, 0.9, 2.2, 0.0025, 0.0015, 0.02, 1.5),
-    "non_coal_mining": SectorProfile(0.015, 40, 0.9, 2.0, 0.0020, 0.0008, 0.02, 1.8),
-    "hazardous_chemicals": SectorProfile(0.060, 60, 1.0, 0.9, 0.0012, 0.0012, 0.05, 1.8),
-    "fireworks": SectorProfile(0.008, 25, 0.8, 1.2, 0.0030, 0.0020, 0.05, 1.5),
-    "transport": SectorProfile(0.090, 30, 1.0, 1.6, 0.0040, 0.0005, 0.35, 2.0, 0.7),
-    "construction": SectorProfile(0.110, 50, 1.1, 1.9, 0.0018, 0.0005, 0.08, 2.0, 8.0e5),
-    "civil_explosives": SectorProfile(0.004, 80, 0.8, 0.6, 0.0030, 0.0015, 0.03, 1.5),
-    "metal_smelting": SectorProfile(0.030, 120, 1.0, 1.3, 0.0015, 0.0006, 0.02, 2.0),
-    "fishing": SectorProfile(0.020, 16, 0.7, 2.6, 0.0035, 0.0012, 0.01, 2.0, 0.125),
-    "manufacturing": SectorProfile(0.420, 35, 1.1, 0.9, 0.0010, 0.0001, 0.02, 2.5, 9.0e4),
-    "trade": SectorProfile(0.180, 12, 1.0, 0.4, 0.0008, 0.0001, 0.05, 2.5, 2.0e6),
-    "other": SectorProfile(0.059, 15, 1.0, 0.5, 0.0010, 0.0001, 0.05, 2.5),
+    "coal_mining": SectorProfile(0.004, 300, 0.9, 0.308, 0.0125, 0.0075, 0.02, 1.5),
+    "non_coal_mining": SectorProfile(0.015, 40, 0.9, 0.280, 0.0100, 0.0040, 0.02, 1.8),
+    "hazardous_chemicals": SectorProfile(0.060, 60, 1.0, 0.126, 0.0060, 0.0060, 0.05, 1.8),
+    "fireworks": SectorProfile(0.008, 25, 0.8, 0.168, 0.0150, 0.0100, 0.05, 1.5),
+    "transport": SectorProfile(0.090, 30, 1.0, 0.224, 0.0200, 0.0025, 0.35, 2.0, 0.7),
+    "construction": SectorProfile(0.110, 50, 1.1, 0.266, 0.0090, 0.0025, 0.08, 2.0, 8.0e5),
+    "civil_explosives": SectorProfile(0.004, 80, 0.8, 0.084, 0.0150, 0.0075, 0.03, 1.5),
+    "metal_smelting": SectorProfile(0.030, 120, 1.0, 0.182, 0.0075, 0.0030, 0.02, 2.0),
+    "fishing": SectorProfile(0.020, 16, 0.7, 0.364, 0.0175, 0.0060, 0.01, 2.0, 0.125),
+    "manufacturing": SectorProfile(0.420, 35, 1.1, 0.126, 0.0050, 0.0005, 0.02, 2.5, 9.0e4),
+    "trade": SectorProfile(0.180, 12, 1.0, 0.056, 0.0040, 0.0005, 0.05, 2.5, 2.0e6),
+    "other": SectorProfile(0.059, 15, 1.0, 0.070, 0.0050, 0.0005, 0.05, 2.5),
 }
 # codes in this order; shares must sum to 1 (checked)
 

@@ -139,7 +139,7 @@ class Pooler:
     """Chooses, for a sector and a part, the level with enough data, caching fits by level."""
 
     def __init__(self, acc, vic, min_count: int, count_families=COUNT_FAMILIES,
-                 severity_families=SEVERITY_FAMILIES):
+                 severity_families=SEVERITY_FAMILIES, sectors=()):
         self.acc = acc
         self.vic = vic
         self.min_count = int(min_count)
@@ -147,7 +147,7 @@ class Pooler:
         self.severity_families = tuple(severity_families)
         self._cache: dict = {}
         self.count_fits: dict = {}
-        present = sorted(set(acc["sector"].tolist()))
+        present = sorted(set(acc["sector"].tolist()) | set(sectors))
         self.present = present
         self.parent = {s: _parent(s) for s in present}
         self._code = {s: i for i, s in enumerate(present)}

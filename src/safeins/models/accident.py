@@ -158,7 +158,10 @@ class AccidentModel(ResultMixin):
         A, V, F = _prepare(accidents, portfolio, tuple(self.size_bands))
         self.death_liability_ = (_estimate_liability(F, V) if self.death_liability == "estimate"
                                  else float(self.death_liability))
-        pool = Pooler(A, V, self.min_count, self.count_families, self.severity_families)
+        # every sector of the portfolio gets parameters, even one with no accident yet: it is the
+        # thinnest of thin sectors and is pooled with its parent or all sectors (see pooling_)
+        extra = (sorted(set(portfolio.frame["sector"].astype(str))) if portfolio is not None else [])
+        pool = Pooler(A, V, self.min_count, self.count_families, self.severity_families, sectors=extra)
         self.sectors_ = list(pool.present)
         self.params_ = {_ALL: fit_sector(pool, None, self.bands_)}
         for s in self.sectors_:
@@ -167,7 +170,9 @@ class AccidentModel(ResultMixin):
         self.pooling_ = _pooling_frame(self.params_)
         self.n_accidents_ = len(A)
         self.n_victims_ = len(V)
-        self._observed = A.groupby("sector")["n_emp"].apply(np.asarray).to_dict()
+        observed = A.groupby("sector")["n_emp"].apply(np.asarray).to_dict()
+        # sectors of the portfolio without an accident have an empty record (and pooled parameters)
+        self._observed = {s: observed.get(s, np.zeros(0, dtype=np.int64)) for s in self.sectors_}
         self._observed[_ALL] = A["n_emp"].to_numpy()
         return self
 
