@@ -100,6 +100,8 @@ _EXPORTS: dict[str, str] = {
     "FloatingRule": "safeins.rating.floating",
     "Quotes": "safeins.rating.quotes",
     "lemaire_table": "safeins.rating.bonus_malus",
+    # the embedded demo
+    "run_demo": "safeins.demo",
     # the prevention fund
     "PreventionFund": "safeins.prevention",
     "ServiceCatalog": "safeins.prevention",
@@ -124,7 +126,7 @@ _ALIASES: dict[str, str] = {
 # subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
 _SUBMODULES = {
     "errors", "sectors", "regimes", "portfolio", "datasets", "plotting", "distributions",
-    "policy", "prevention",
+    "policy", "prevention", "demo",
 }
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, *_ALIASES, "__version__"])
