@@ -32,7 +32,7 @@ from typing import Literal
 import pydantic
 
 from .._config import Config
-from .._resources import data_dir
+from .._resources import shipped_toml
 from ..errors import Problem, ValidationError
 
 __all__ = ["Effect", "SectorProfile", "Service", "ServiceCatalog"]
@@ -168,18 +168,7 @@ class ServiceCatalog(Config):
     @classmethod
     def load(cls, name_or_path: str | Path = "default") -> ServiceCatalog:
         """A shipped catalogue by name (``pricing/services/<name>.toml``) or a TOML file path."""
-        path = Path(name_or_path)
-        if path.suffix != ".toml":
-            folder = data_dir("pricing") / "services"
-            path = folder / f"{name_or_path}.toml"
-            if not path.is_file():
-                shipped = sorted(p.stem for p in folder.glob("*.toml"))
-                raise ValidationError("ServiceCatalog.load", [Problem(
-                    None, "name", str(name_or_path), f"no such catalogue; shipped: {', '.join(shipped)}")])
-        if not path.is_file():
-            raise ValidationError("ServiceCatalog.load", [Problem(
-                None, "path", str(path), "file not found")])
-        return cls.from_toml(path)
+        return cls.from_toml(shipped_toml("services", name_or_path, "ServiceCatalog.load"))
 
     # -- lookup --------------------------------------------------------------------------------
     @property

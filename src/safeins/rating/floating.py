@@ -40,7 +40,7 @@ import pandas as pd
 import pydantic
 
 from .._config import Config, pydantic_problems
-from .._resources import data_dir
+from .._resources import shipped_toml
 from ..errors import Problem, Problems, ValidationError
 
 __all__ = ["STANDARD_INPUTS", "FloatingFactor", "FloatingRule", "RuleFactor"]
@@ -312,15 +312,7 @@ class FloatingRule(Config):
         >>> FloatingRule.load("fuyang").status
         'regulatory'
         """
-        path = Path(name)
-        if not (str(name).endswith(".toml") or path.is_file()):
-            folder = data_dir("pricing") / "floating"
-            path = folder / f"{name}.toml"
-            if not path.is_file():
-                known = sorted(p.stem for p in folder.glob("*.toml"))
-                raise ValidationError("FloatingRule.load", [Problem(
-                    None, "name", str(name), f"no such rule; shipped: {', '.join(known)}")])
-        return cls.from_toml(path)
+        return cls.from_toml(shipped_toml("floating", name, "FloatingRule.load"))
 
     @property
     def inputs(self) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ import pydantic
 
 from .. import sectors as _sectors
 from .._config import Config, pydantic_problems
-from .._resources import data_dir
+from .._resources import data_dir, shipped_toml
 from ..errors import Problem, Problems, ValidationError
 
 __all__ = ["DIMENSIONS", "RateRow", "Relativity", "Tariff"]
@@ -242,15 +242,7 @@ class Tariff(Config):
         >>> Tariff.load("hunan-construction").status
         'regulatory'
         """
-        path = Path(name)
-        if not (str(name).endswith(".toml") or path.is_file()):
-            folder = data_dir("pricing") / "tariffs"
-            path = folder / f"{name}.toml"
-            if not path.is_file():
-                known = sorted(p.stem for p in folder.glob("*.toml"))
-                raise ValidationError("Tariff.load", [Problem(
-                    None, "name", str(name), f"no such manual; shipped: {', '.join(known)}")])
-        return cls.from_toml(path)
+        return cls.from_toml(shipped_toml("tariffs", name, "Tariff.load"))
 
     @classmethod
     def available(cls) -> list[str]:
