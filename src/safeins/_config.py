@@ -40,13 +40,24 @@ class Config(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+    def __init__(self, **data: Any):
+        # constructing in code reports like reading a file: one safeins ValidationError
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as err:
+            name = data.get("name") if isinstance(data.get("name"), str) else ""
+            raise ValidationError(f"{type(self).__name__} {name}".strip(), pydantic_problems(err)) from None
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> Self:
-        """Validate a plain dict; every bad field is listed in one ValidationError."""
+        """Validate a plain dict; every bad field is listed in one ValidationError naming ``source``."""
+        if not isinstance(data, dict):
+            raise ValidationError(source or cls.__name__, [Problem(None, "-", type(data).__name__,
+                                                                   "a table of fields")])
         try:
-            return cls.model_validate(data)
-        except pydantic.ValidationError as err:
-            raise ValidationError(source or cls.__name__, pydantic_problems(err)) from None
+            return cls(**data)
+        except ValidationError as err:
+            raise ValidationError(source or err.what, err._problems) from None
 
     @classmethod
     def from_toml_text(cls, text: str, *, source: str | None = None) -> Self:

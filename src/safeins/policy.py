@@ -52,10 +52,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import pydantic
 
 from . import regimes as _regimes
-from ._config import Config, pydantic_problems
+from ._config import Config
 from .coverage import AggregateCoverage
 from .errors import Problems, RegimeBreachError, ValidationError
 
@@ -224,10 +223,7 @@ class PolicyCoverage(Config):
     def __init__(self, **data):
         p, failed = _check(data)
         _raise(p, failed)
-        try:
-            super().__init__(**data)
-        except pydantic.ValidationError as err:
-            raise ValidationError("PolicyCoverage", pydantic_problems(err)) from None
+        super().__init__(**data)  # Config turns pydantic's errors into one ValidationError
 
     @classmethod
     def model_validate(cls, obj, **kwargs):

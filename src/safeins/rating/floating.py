@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from .._config import Config, pydantic_problems
+from .._config import Config
 from .._resources import shipped_toml
-from ..errors import Problem, Problems, ValidationError
+from ..errors import Problems
 
 __all__ = ["STANDARD_INPUTS", "FloatingFactor", "FloatingRule", "RuleFactor"]
 
@@ -267,24 +267,6 @@ class FloatingRule(Config):
     floor: float = pydantic.Field(gt=0)
     cap: float = pydantic.Field(gt=0)
     terms: tuple[RuleFactor, ...]
-
-    def __init__(self, **data: Any):
-        try:
-            super().__init__(**data)
-        except pydantic.ValidationError as err:
-            raise ValidationError(f"FloatingRule {data.get('name', '')!s}".strip(),
-                                  pydantic_problems(err)) from None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> Self:
-        """Validate a plain dict; every bad field in one error naming ``source``."""
-        if not isinstance(data, dict):
-            raise ValidationError(source or cls.__name__, [Problem(None, "-", type(data).__name__,
-                                                                   "a table of fields")])
-        try:
-            return cls(**data)
-        except ValidationError as err:
-            raise ValidationError(source or err.what, err._problems) from None
 
     @pydantic.model_validator(mode="after")
     def _bounds(self) -> Self:

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Self
 import numpy as np
 import pydantic
 
-from .._config import Config, pydantic_problems
+from .._config import Config
 from ..errors import Problem, RegimeBreachError, SafeinsWarning, ValidationError
 from . import principles as _principles
 
@@ -106,10 +106,7 @@ class Loadings(Config):
         return self
 
     def __init__(self, **data: Any):
-        try:
-            super().__init__(**data)
-        except pydantic.ValidationError as err:
-            raise ValidationError(type(self).__name__, pydantic_problems(err)) from None
+        super().__init__(**data)  # Config turns pydantic's errors into one ValidationError
         self._check_regime()
 
     @classmethod

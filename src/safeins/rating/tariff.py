@@ -33,7 +33,7 @@ import pandas as pd
 import pydantic
 
 from .. import sectors as _sectors
-from .._config import Config, pydantic_problems
+from .._config import Config
 from .._resources import data_dir, shipped_toml
 from ..errors import Problem, Problems, ValidationError
 
@@ -159,24 +159,6 @@ class Tariff(Config):
     loadings: dict[str, Any] | None = None
     regime: str | None = None
     notes: tuple[str, ...] = ()
-
-    def __init__(self, **data: Any):
-        try:
-            super().__init__(**data)
-        except pydantic.ValidationError as err:
-            raise ValidationError(f"Tariff {data.get('name', '')!s}".strip(),
-                                  pydantic_problems(err)) from None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> Self:
-        """Validate a plain dict; every bad field and row in one error naming ``source``."""
-        if not isinstance(data, dict):
-            raise ValidationError(source or cls.__name__, [Problem(None, "-", type(data).__name__,
-                                                                   "a table of fields")])
-        try:
-            return cls(**data)
-        except ValidationError as err:
-            raise ValidationError(source or err.what, err._problems) from None
 
     @pydantic.field_validator("regime")
     @classmethod
