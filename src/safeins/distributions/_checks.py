@@ -65,3 +65,31 @@ def check_params(what: str, specs, problems: Problems | None = None) -> None:
             probs.add(column=name, value=value, rule=f"must be {text}")
     if own:
         probs.raise_if_any()
+
+
+class Parametric:
+    """Identity of a distribution by its parameters: ``params``, repr, equality and hashing.
+
+    Subclasses list their parameter names in ``_params``.
+
+    >>> from safeins.distributions import Poisson
+    >>> Poisson(2.0) == Poisson(2.0), Poisson(2.0).params
+    (True, {'mu': 2.0})
+    """
+
+    _params: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> dict:
+        """The parameters, as a dict (name -> value)."""
+        return {k: getattr(self, k) for k in self._params}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({inner})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.params == other.params
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(self.params.items())))

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import integrate
 
 from .._random import as_generator
-from ._checks import check_params
+from ._checks import Parametric, check_params
 
 __all__ = ["Severity", "quad_limited_moment", "quad_limited_moments"]
 
@@ -103,7 +103,7 @@ def quad_limited_moments(sf, u, k: float, lower: float = 0.0, breaks=()) -> np.n
     return out
 
 
-class Severity:
+class Severity(Parametric):
     """Base class of the claim-size distributions (not instantiated directly).
 
     Parametric subclasses wrap a frozen scipy.stats object (``self.scipy``) for the point
@@ -116,22 +116,6 @@ class Severity:
 
     is_discrete = False
     _params: tuple[str, ...] = ()
-
-    # --- identity -------------------------------------------------------------------------
-    @property
-    def params(self) -> dict:
-        """The parameters, as a dict (name -> value)."""
-        return {k: getattr(self, k) for k in self._params}
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({inner})"
-
-    def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self.params == other.params
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(self.params.items())))
 
     @property
     def support(self) -> tuple[float, float]:

@@ -45,7 +45,7 @@ from scipy import special, stats
 
 from .._random import as_generator
 from ..errors import Problems, ValidationError
-from ._checks import check_params
+from ._checks import Parametric, check_params
 
 __all__ = [
     "Binomial",
@@ -76,7 +76,7 @@ def _check_q(q) -> float:
     return float(q)
 
 
-class FrequencyDistribution:
+class FrequencyDistribution(Parametric):
     """Base class of the claim-count distributions (not instantiated directly).
 
     Subclasses provide ``a``, ``b``, ``abclass``, ``log_p0``, ``support``, ``_factorial_moment``,
@@ -91,22 +91,6 @@ class FrequencyDistribution:
     abclass: int = 0
     is_discrete = True
     _params: tuple[str, ...] = ()
-
-    # --- identity -------------------------------------------------------------------------
-    @property
-    def params(self) -> dict[str, float]:
-        """The parameters, as a dict (name -> value)."""
-        return {k: getattr(self, k) for k in self._params}
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({inner})"
-
-    def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self.params == other.params
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(self.params.items())))
 
     # --- probabilities --------------------------------------------------------------------
     @property
