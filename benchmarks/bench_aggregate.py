@@ -97,8 +97,8 @@ def rel_errors(got, exact) -> str:
 
 # --- safeins ------------------------------------------------------------------------------------
 def safeins_fft(lam, step, log2, disc):
-    from safeins.aggregate import Aggregate
-    from safeins.distributions import LogNormal, Poisson
+    from safeins.losses import LogNormal, Poisson
+    from safeins.losses.aggregate import Aggregate
 
     def run():
         with warnings.catch_warnings():
@@ -110,8 +110,8 @@ def safeins_fft(lam, step, log2, disc):
 
 
 def safeins_panjer(lam, step, log2):
-    from safeins.aggregate import Aggregate
-    from safeins.distributions import LogNormal, Poisson
+    from safeins.losses import LogNormal, Poisson
+    from safeins.losses.aggregate import Aggregate
 
     def run():
         with warnings.catch_warnings():
@@ -123,8 +123,8 @@ def safeins_panjer(lam, step, log2):
 
 
 def safeins_mc(lam, n_sims):
-    from safeins.aggregate import Aggregate
-    from safeins.distributions import LogNormal, Poisson
+    from safeins.losses import LogNormal, Poisson
+    from safeins.losses.aggregate import Aggregate
 
     def run():
         return Aggregate(Poisson(lam), LogNormal(MU, SIGMA), method="simulation",

@@ -42,7 +42,7 @@ def main() -> None:
                  f"{len(d.portfolio):,} enterprises, {len(d.accidents):,} accidents, "
                  f"{len(d.accidents.victims):,} victims, {len(d.hazards):,} hazard records"))
     rows.append(("zhejiang-pilot: in memory", f"{mem / 2**20:.0f} MiB", "pandas deep memory usage"))
-    from safeins._resources import data_dir
+    from safeins._base.resources import data_dir
 
     manifest = data_dir("datasets") / "zhejiang-pilot.toml"
     rows.append(("zhejiang-pilot: on disk (shipped)", f"{manifest.stat().st_size:,} bytes",

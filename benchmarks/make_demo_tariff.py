@@ -2,7 +2,7 @@
 
     /work/venv/bin/python benchmarks/make_demo_tariff.py
 
-Steps: the zhejiang-pilot portfolio, accidents and hazards (safeins.datasets, a fixed synthetic
+Steps: the zhejiang-pilot portfolio, accidents and hazards (safeins.domain.datasets, a fixed synthetic
 data set); the enterprise-year table; a Poisson FrequencyGLM on sector, size band and region with a
 log-exposure offset (exposure in each sector's own base); an AccidentModel; the national-2025
 minimum cover (40万 per person, 50 employees per policy for the per-accident limit) and loadings
@@ -20,7 +20,7 @@ from pathlib import Path
 import safeins as si
 from safeins.models.accident import AccidentModel
 from safeins.models.frequency_glm import FrequencyGLM
-from safeins.policy import PolicyCoverage
+from safeins.models.policy import PolicyCoverage
 from safeins.rating.loadings import Loadings
 from safeins.rating.tariff import Tariff
 

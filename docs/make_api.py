@@ -22,7 +22,7 @@ def main() -> None:
         lines += [f"| `si.{n}` | {first_line(getattr(si, n)).replace('|', '/')} |" for n in names]
         lines.append("")
     lines += ["## Modules", "", "| name | what |", "| --- | --- |"]
-    for name in sorted([*si._SUBMODULES, *si._ALIASES]):
+    for name in sorted(si._MODULES):
         lines.append(f"| `si.{name}` | {first_line(getattr(si, name)).replace('|', '/')} |")
     Path(__file__).with_name("api.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 

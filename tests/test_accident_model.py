@@ -11,13 +11,13 @@ import pytest
 from scipy import stats
 
 import safeins as si
-from safeins.coverage import Coverage
-from safeins.datasets import DEFAULT_SECTORS
-from safeins.distributions import LogNormal, NegativeBinomial, Poisson, ZeroTruncated
+from safeins.domain.datasets import DEFAULT_SECTORS
 from safeins.errors import ValidationError
+from safeins.losses import LogNormal, NegativeBinomial, Poisson, ZeroTruncated
+from safeins.losses.coverage import Coverage
 from safeins.models._accident_counts import VictimCount, compare_counts
 from safeins.models.accident import AccidentModel, InsuredAccidentLoss
-from safeins.policy import PolicyCoverage
+from safeins.models.policy import PolicyCoverage
 
 CAT_MEAN = 3 + 0.7 * (5.0 / 5.7) / (0.7 / 5.7)  # generator: 3 + NB(0.7, 0.7/5.7) victims = 8
 ORD_MEAN = 1.08  # generator: 1 + Poisson(0.08)
@@ -293,7 +293,7 @@ def test_per_accident_limit_binds_with_the_right_probability(model):
 
 
 def test_insured_loss_is_usable_by_aggregate(model):
-    from safeins.aggregate import Aggregate
+    from safeins.losses.aggregate import Aggregate
 
     cov = PolicyCoverage.from_regime("national-2025", per_person=500_000, per_accident=600_000,
                                      headcount=1)

@@ -9,11 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from safeins import _compound
-from safeins.aggregate import Aggregate
-from safeins.coverage import AggregateCoverage, Coverage
-from safeins.discretization import discretize
-from safeins.distributions import (
+from safeins.errors import DiscretizationWarning, ValidationError
+from safeins.losses import (
     Binomial,
     Empirical,
     Exponential,
@@ -25,8 +22,11 @@ from safeins.distributions import (
     Poisson,
     ZeroModified,
     ZeroTruncated,
+    _compound,
 )
-from safeins.errors import DiscretizationWarning, ValidationError
+from safeins.losses.aggregate import Aggregate
+from safeins.losses.coverage import AggregateCoverage, Coverage
+from safeins.losses.discretization import discretize
 
 G = Gamma(alpha=2.0, theta=1.0)
 

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate
 
-from safeins.aggregate import Aggregate
-from safeins.coverage import AggregateCoverage, Coverage, CoveredSeverity
-from safeins.distributions import Empirical, Exponential, Gamma, LogNormal, NegativeBinomial, Poisson
 from safeins.errors import ValidationError
+from safeins.losses import Empirical, Exponential, Gamma, LogNormal, NegativeBinomial, Poisson
+from safeins.losses.aggregate import Aggregate
+from safeins.losses.coverage import AggregateCoverage, Coverage, CoveredSeverity
 
 
 # --- validation ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import safeins._resources as res
+import safeins._base.resources as res
 from safeins.errors import ConvergenceError, ValidationError
 from safeins.models.credibility import (
     Buhlmann,

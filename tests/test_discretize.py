@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from safeins.coverage import Coverage
-from safeins.discretization import discretize
-from safeins.distributions import Empirical, Exponential, Gamma, LogNormal
 from safeins.errors import ValidationError
+from safeins.losses import Empirical, Exponential, Gamma, LogNormal
+from safeins.losses.coverage import Coverage
+from safeins.losses.discretization import discretize
 
 G = Gamma(alpha=2.0, theta=1.0)
 

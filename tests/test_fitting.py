@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from safeins.distributions import (
+from safeins.errors import ValidationError
+from safeins.losses import (
     Burr,
     Exponential,
     Gamma,
@@ -20,7 +21,6 @@ from safeins.distributions import (
     compare_severity,
     fit_severity,
 )
-from safeins.errors import ValidationError
 
 # Loss Models (Klugman, Panjer & Willmot), Data Set B: 20 losses
 DATA_B = np.array(

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from safeins.distributions import (
+from safeins.errors import ConvergenceError, ValidationError
+from safeins.losses import (
     Binomial,
     ExtendedTruncatedNB,
     Geometric,
@@ -21,7 +22,6 @@ from safeins.distributions import (
     ZeroTruncated,
     fit_frequency,
 )
-from safeins.errors import ConvergenceError, ValidationError
 
 
 def _all_examples():

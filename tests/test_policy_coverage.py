@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import safeins as si
 from safeins import regimes
 from safeins.errors import RegimeBreachError, ValidationError
-from safeins.policy import DEFAULT_DISABILITY_SHARES, PolicyCoverage
+from safeins.models.policy import DEFAULT_DISABILITY_SHARES, PolicyCoverage
 
 
 # --- structure and defaults ---------------------------------------------------------------------

@@ -5,9 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import safeins as si
-from safeins.datasets import example_accident_frame, example_portfolio_frame
+from safeins.domain.datasets import example_accident_frame, example_portfolio_frame
+from safeins.domain.portfolio import PORTFOLIO_COLUMNS, accident_grade
 from safeins.errors import ValidationError
-from safeins.portfolio import PORTFOLIO_COLUMNS, accident_grade
 
 
 def test_grade_boundaries_follow_2007_rules():

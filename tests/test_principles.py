@@ -205,8 +205,8 @@ def test_compound_aggregate_lattice():
     """A real compound Aggregate: the TVaR principle equals its own Acerbi–Tasche tvar."""
     import warnings
 
-    from safeins.aggregate import Aggregate
-    from safeins.distributions import Gamma, Poisson
+    from safeins.losses import Gamma, Poisson
+    from safeins.losses.aggregate import Aggregate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # step 0.5 is coarse for Gamma(2, 1); not our subject

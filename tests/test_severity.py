@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from safeins.distributions import (
+from safeins.errors import ValidationError
+from safeins.losses import (
     Burr,
     Empirical,
     Exponential,
@@ -26,7 +27,6 @@ from safeins.distributions import (
     Weibull,
     as_severity,
 )
-from safeins.errors import ValidationError
 
 PARAMETRIC = [
     Exponential(3.0),

@@ -146,10 +146,10 @@ def test_bad_input(gamma_data):
     assert m.plot() is not None
 
 
-HAS_FITTING = importlib.util.find_spec("safeins.distributions.fitting") is not None
+HAS_FITTING = importlib.util.find_spec("safeins.losses.fitting") is not None
 
 
-@pytest.mark.skipif(not HAS_FITTING, reason="safeins.distributions.fitting not written yet")
+@pytest.mark.skipif(not HAS_FITTING, reason="safeins.losses.fitting not written yet")
 def test_fit_severity_by_sector():
     rng = np.random.default_rng(9)
     df = pd.concat([

@@ -11,7 +11,7 @@ import pytest
 
 from safeins import regimes
 from safeins.errors import RegimeBreachError, ValidationError
-from safeins.policy import PolicyCoverage
+from safeins.models.policy import PolicyCoverage
 from safeins.rating.loadings import Loadings
 from safeins.rating.tariff import Tariff
 

@@ -23,61 +23,61 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceError": "safeins.errors",
     "RegimeBreachError": "safeins.errors",
     # foundation
-    "Sector": "safeins.sectors",
-    "Regime": "safeins.regimes",
-    "Finding": "safeins.regimes",
-    "Portfolio": "safeins.portfolio",
-    "AccidentHistory": "safeins.portfolio",
-    "HazardHistory": "safeins.portfolio",
-    "accident_grade": "safeins.portfolio",
-    "exposure_table": "safeins.portfolio",
+    "Sector": "safeins.domain.sectors",
+    "Regime": "safeins.domain.regimes",
+    "Finding": "safeins.domain.regimes",
+    "Portfolio": "safeins.domain.portfolio",
+    "AccidentHistory": "safeins.domain.portfolio",
+    "HazardHistory": "safeins.domain.portfolio",
+    "accident_grade": "safeins.domain.portfolio",
+    "exposure_table": "safeins.domain.portfolio",
     # distributions
-    "Poisson": "safeins.distributions",
-    "NegativeBinomial": "safeins.distributions",
-    "Binomial": "safeins.distributions",
-    "Geometric": "safeins.distributions",
-    "Logarithmic": "safeins.distributions",
-    "ExtendedTruncatedNB": "safeins.distributions",
-    "ZeroTruncated": "safeins.distributions",
-    "ZeroModified": "safeins.distributions",
-    "FrequencyDistribution": "safeins.distributions",
-    "Exponential": "safeins.distributions",
-    "Gamma": "safeins.distributions",
-    "LogNormal": "safeins.distributions",
-    "Weibull": "safeins.distributions",
-    "Pareto": "safeins.distributions",
-    "GeneralizedPareto": "safeins.distributions",
-    "Burr": "safeins.distributions",
-    "LogLogistic": "safeins.distributions",
-    "InverseGaussian": "safeins.distributions",
-    "Empirical": "safeins.distributions",
-    "Spliced": "safeins.distributions",
-    "Mixture": "safeins.distributions",
-    "ScipySeverity": "safeins.distributions",
-    "Severity": "safeins.distributions",
-    "as_severity": "safeins.distributions",
-    "fit_frequency": "safeins.distributions",
-    "FrequencyFit": "safeins.distributions",
-    "fit_severity": "safeins.distributions",
-    "SeverityFit": "safeins.distributions",
-    "compare_severity": "safeins.distributions",
+    "Poisson": "safeins.losses",
+    "NegativeBinomial": "safeins.losses",
+    "Binomial": "safeins.losses",
+    "Geometric": "safeins.losses",
+    "Logarithmic": "safeins.losses",
+    "ExtendedTruncatedNB": "safeins.losses",
+    "ZeroTruncated": "safeins.losses",
+    "ZeroModified": "safeins.losses",
+    "FrequencyDistribution": "safeins.losses",
+    "Exponential": "safeins.losses",
+    "Gamma": "safeins.losses",
+    "LogNormal": "safeins.losses",
+    "Weibull": "safeins.losses",
+    "Pareto": "safeins.losses",
+    "GeneralizedPareto": "safeins.losses",
+    "Burr": "safeins.losses",
+    "LogLogistic": "safeins.losses",
+    "InverseGaussian": "safeins.losses",
+    "Empirical": "safeins.losses",
+    "Spliced": "safeins.losses",
+    "Mixture": "safeins.losses",
+    "ScipySeverity": "safeins.losses",
+    "Severity": "safeins.losses",
+    "as_severity": "safeins.losses",
+    "fit_frequency": "safeins.losses",
+    "FrequencyFit": "safeins.losses",
+    "fit_severity": "safeins.losses",
+    "SeverityFit": "safeins.losses",
+    "compare_severity": "safeins.losses",
     # coverage modifications and compound losses
-    "Coverage": "safeins.coverage",
-    "AggregateCoverage": "safeins.coverage",
-    "CoveredSeverity": "safeins.coverage",
-    "discretize": "safeins.discretization",
-    "Aggregate": "safeins.aggregate",
+    "Coverage": "safeins.losses.coverage",
+    "AggregateCoverage": "safeins.losses.coverage",
+    "CoveredSeverity": "safeins.losses.coverage",
+    "discretize": "safeins.losses.discretization",
+    "Aggregate": "safeins.losses.aggregate",
     # frequency and severity GLMs
     "FrequencyGLM": "safeins.models.frequency_glm",
-    "compare_frequency_models": "safeins.models.frequency_glm",
-    "lorenz_curve": "safeins.models.frequency_glm",
-    "gini": "safeins.models.frequency_glm",
+    "compare_frequency_models": "safeins.models.glm_compare",
+    "lorenz_curve": "safeins.models.glm_compare",
+    "gini": "safeins.models.glm_compare",
     "SeverityGLM": "safeins.models.severity_glm",
     "fit_severity_by_sector": "safeins.models.severity_glm",
     # the accident model and the policy
     "AccidentModel": "safeins.models.accident",
     "InsuredAccidentLoss": "safeins.models.accident",
-    "PolicyCoverage": "safeins.policy",
+    "PolicyCoverage": "safeins.models.policy",
     # credibility and experience rating
     "Buhlmann": "safeins.models.credibility",
     "BuhlmannStraub": "safeins.models.credibility",
@@ -118,27 +118,31 @@ _EXPORTS: dict[str, str] = {
     "compare_strategies": "safeins.prevention",
 }
 
-# modules reachable under a short name: si.principles is safeins.rating.principles
-_ALIASES: dict[str, str] = {
+# modules reachable as attributes under a short name: si.sectors is safeins.domain.sectors,
+# si.principles is safeins.rating.principles, ...
+_MODULES: dict[str, str] = {
+    "errors": "safeins.errors",
+    "sectors": "safeins.domain.sectors",
+    "regimes": "safeins.domain.regimes",
+    "portfolio": "safeins.domain.portfolio",
+    "datasets": "safeins.domain.datasets",
+    "distributions": "safeins.losses",
+    "losses": "safeins.losses",
+    "policy": "safeins.models.policy",
     "principles": "safeins.rating.principles",
+    "prevention": "safeins.prevention",
+    "plotting": "safeins._base.plotting",
+    "demo": "safeins.demo",
 }
 
-# subpackages and modules reachable as attributes: si.sectors, si.datasets, ...
-_SUBMODULES = {
-    "errors", "sectors", "regimes", "portfolio", "datasets", "plotting", "distributions",
-    "policy", "prevention", "demo",
-}
-
-__all__ = sorted([*_EXPORTS, *_SUBMODULES, *_ALIASES, "__version__"])
+__all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])
 
 
 def __getattr__(name: str):
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"safeins.{name}")
-    elif name in _ALIASES:
-        value = importlib.import_module(_ALIASES[name])
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
     else:
         raise AttributeError(f"module 'safeins' has no attribute {name!r}")
     globals()[name] = value  # cache: the next access is a plain attribute lookup

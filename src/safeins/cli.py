@@ -44,7 +44,7 @@ def _cmd_demo(args) -> int:
 def _cmd_price(args) -> int:
     import pandas as pd
 
-    from .portfolio import AccidentHistory, HazardHistory, Portfolio
+    from .domain.portfolio import AccidentHistory, HazardHistory, Portfolio
     from .rating.tariff import Tariff
 
     pf = Portfolio.read_csv(args.portfolio)
@@ -83,7 +83,7 @@ def _cmd_tariff(args) -> int:
 def _cmd_sectors(args) -> int:
     import pandas as pd
 
-    from . import sectors
+    from .domain import sectors
 
     frame = pd.DataFrame([{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en,
                            "exposure_base": s.exposure_base, "mandatory_in": ", ".join(s.mandatory_in)}
@@ -93,7 +93,7 @@ def _cmd_sectors(args) -> int:
 
 
 def _cmd_regimes(args) -> int:
-    from . import regimes
+    from .domain import regimes
 
     keys = [args.key] if args.key else regimes.available()
     for key in keys:
@@ -108,7 +108,7 @@ def _cmd_regimes(args) -> int:
 
 
 def _cmd_datasets(args) -> int:
-    from . import datasets
+    from .domain import datasets
 
     for name in datasets.list():
         print(name)

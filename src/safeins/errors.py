@@ -181,7 +181,7 @@ class ConfigError(SafeinsError, ValueError):
 class RegimeBreachError(SafeinsError, ValueError):
     """A configuration breaks a rule of the regulatory regime it is checked against.
 
-    ``findings`` holds the failed :class:`safeins.regimes.Finding` objects.
+    ``findings`` holds the failed :class:`safeins.domain.regimes.Finding` objects.
     """
 
     def __init__(self, message: str, findings=()):

@@ -9,7 +9,7 @@ Four families are fitted by maximum likelihood on the table of counts and compar
 ``zt_poisson_negbin_mix`` w ZT Poisson(mu) + (1 - w) ZT NB(n, p)             4 parameters
 
 The mixtures carry the heavy tail: most accidents hurt one person, a few (explosions, collapses)
-hurt many. Components are :class:`safeins.distributions.ZeroTruncated` objects.
+hurt many. Components are :class:`safeins.losses.ZeroTruncated` objects.
 
 >>> import numpy as np
 >>> c = VictimCount.fit_family(np.array([1] * 90 + [2] * 8 + [3] * 2), "zt_poisson")
@@ -24,8 +24,8 @@ import math
 import numpy as np
 from scipy import optimize, special
 
-from .._random import as_generator
-from ..distributions import NegativeBinomial, Poisson, ZeroTruncated
+from .._base.rng import as_generator
+from ..losses import NegativeBinomial, Poisson, ZeroTruncated
 
 __all__ = ["COUNT_FAMILIES", "VictimCount", "compare_counts"]
 
@@ -61,7 +61,7 @@ def _ztnb_logpmf(k, n, p, lgk=None):
 class VictimCount:
     """A finite mixture of zero-truncated Poisson / negative binomial counts (support 1, 2, ...).
 
-    ``components`` are :class:`~safeins.distributions.ZeroTruncated` laws, ``weights`` sum to 1.
+    ``components`` are :class:`~safeins.losses.ZeroTruncated` laws, ``weights`` sum to 1.
 
     >>> vc = VictimCount([ZeroTruncated(Poisson(0.2))], [1.0], family="zt_poisson")
     >>> round(float(vc.pmf(1)), 6), vc.support

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
-from .. import sectors as _sectors
-from ..distributions import Empirical, Gamma, LogNormal
+from ..domain import sectors as _sectors
+from ..losses import Empirical, Gamma, LogNormal
 from ._accident_counts import COUNT_FAMILIES, compare_counts
 
 __all__ = ["OUTCOMES", "ROLES", "Choice", "CostLaw", "SectorParams", "fit_cost"]
@@ -89,7 +89,7 @@ def fit_cost(values, families=SEVERITY_FAMILIES) -> CostLaw:
     """Zero share plus a maximum-likelihood severity of the positive values, picked by AIC.
 
     With fewer than two distinct positive values no family is identified: the positive values
-    are kept as an :class:`~safeins.distributions.Empirical` law (family ``"empirical"``).
+    are kept as an :class:`~safeins.losses.Empirical` law (family ``"empirical"``).
     """
     v = np.asarray(values, dtype=float)
     n = v.size

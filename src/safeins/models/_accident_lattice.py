@@ -28,8 +28,8 @@ import math
 import numpy as np
 from scipy import fft as sfft
 
-from ..coverage import Coverage
-from ..discretization import discretize
+from ..losses.coverage import Coverage
+from ..losses.discretization import discretize
 from ._accident_fit import band_index, band_labels
 
 __all__ = ["accident_lattice"]

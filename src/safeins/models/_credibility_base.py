@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import warnings
 
-from safeins._results import ResultMixin
+from safeins._base.results import ResultMixin
 from safeins.errors import SafeinsError, SafeinsWarning
 
 __all__ = ["ClampWarning", "CredibilityEstimator", "NotFittedError"]

@@ -17,7 +17,7 @@ Two parametrisations, as actuar:
 Everything is vectorised over groups: per-group normal equations are built with
 :func:`numpy.bincount` and solved as one batched :func:`numpy.linalg.solve`.
 
->>> import pandas as pd, safeins._resources as r
+>>> import pandas as pd, safeins._base.resources as r
 >>> hache = pd.read_csv(r.data_dir("datasets") / "hachemeister.csv")
 >>> hr = HachemeisterRegression().fit(hache, group="state", value="ratio", weight="weight",
 ...                                   time="quarter")
@@ -300,7 +300,7 @@ class HachemeisterRegression(CredibilityEstimator):
 
     def plot(self, ax=None, groups=None):
         """Credibility lines by group over the fitted time range."""
-        from safeins.plotting import axes
+        from safeins._base.plotting import axes
 
         self._check_fitted()
         ax = axes(ax)

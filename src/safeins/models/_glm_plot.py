@@ -24,7 +24,7 @@ def plot_relativities(rt: pd.DataFrame, ci: float, ax=None):
     A relativity of 0 (a level with no event) is drawn at the bottom of the axis with its upper
     bound, since 0 has no place on a log scale.
     """
-    from ..plotting import axes
+    from .._base.plotting import axes
 
     rt = rt.reset_index(drop=True)
     ax = axes(ax, figsize=(max(6.4, 0.35 * len(rt) + 2), 4.0))

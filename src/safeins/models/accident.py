@@ -1,7 +1,7 @@
 """The accident model: victims, outcomes, third parties, property and rescue costs, by sector.
 
 An accident (事故) of sector s is built from independent parts, each fitted from an
-:class:`~safeins.portfolio.AccidentHistory` with its per-victim table:
+:class:`~safeins.domain.portfolio.AccidentHistory` with its per-victim table:
 
 - **employee victims** ``N_e``: zero with probability ``p_no_employee``, else a zero-truncated
   count with a heavy tail (ZT Poisson, ZT negative binomial and two-component mixtures, the family
@@ -31,7 +31,7 @@ default; a disability of grade g is (11 - g)/10 of it, the tort-law disability c
 >>> sim = accm.simulate(1_000, sector="construction", seed=1)
 >>> len(sim), bool((sim["employee_victims"] >= 0).all())
 (1000, True)
->>> from safeins.policy import PolicyCoverage
+>>> from safeins.models.policy import PolicyCoverage
 >>> cov = PolicyCoverage.from_regime("national-2025", per_person=500_000, headcount=50)
 >>> sev = accm.insured_loss(cov, sector="construction")
 >>> 0 < sev.mean() < cov.per_accident_limit
@@ -48,11 +48,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._random import as_generator
-from .._results import ResultMixin
-from ..distributions import Empirical
+from .._base.results import ResultMixin
+from .._base.rng import as_generator
+from ..domain.portfolio import AccidentHistory, accident_grade
 from ..errors import DiscretizationWarning, Problems, ValidationError
-from ..portfolio import AccidentHistory, accident_grade
+from ..losses import Empirical
 from ._accident_counts import COUNT_FAMILIES
 from ._accident_fit import (
     OUTCOMES,
@@ -272,7 +272,7 @@ class AccidentModel(ResultMixin):
 
     def plot(self, ax=None, sector=None):
         """Observed and fitted distribution of employee victims per accident (log scale)."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         P = self._params(sector)
@@ -317,7 +317,7 @@ class AccidentModel(ResultMixin):
 
         Exact on a lattice of ``n`` points up to the per-accident limit (see
         ``safeins.models._accident_lattice``); usable as ``sev`` by
-        :class:`~safeins.aggregate.Aggregate` (an :class:`~safeins.distributions.Empirical` on the
+        :class:`~safeins.losses.aggregate.Aggregate` (an :class:`~safeins.losses.Empirical` on the
         lattice, ``step`` attribute).
         """
         p = Problems("AccidentModel.insured_loss")
@@ -340,7 +340,7 @@ class AccidentModel(ResultMixin):
 class InsuredAccidentLoss(Empirical):
     """The insured amount of one accident, on the lattice ``0, step, 2 step, ...``.
 
-    An :class:`~safeins.distributions.Empirical` (cdf, sf, ppf, mean, var, rvs, limited moments)
+    An :class:`~safeins.losses.Empirical` (cdf, sf, ppf, mean, var, rvs, limited moments)
     with ``step``, ``probs`` (probabilities on the whole lattice, zeros included), ``p_limit``
     (the probability that the per-accident limit binds), ``part_means`` (expected insured amount
     of employees, third parties, property and rescue before that limit) and ``beyond`` (mass put

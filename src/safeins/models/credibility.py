@@ -13,7 +13,7 @@ definitions that change a number are named parameters:
 On Hachemeister's state 1 these give 2055.17 (default), 2057.94 (exposure-weighted complement)
 and 2053.06 (iterative).
 
->>> import pandas as pd, safeins._resources as r
+>>> import pandas as pd, safeins._base.resources as r
 >>> hache = pd.read_csv(r.data_dir("datasets") / "hachemeister.csv")
 >>> bs = BuhlmannStraub().fit(hache, group="state", value="ratio", weight="weight")
 >>> bs.premiums_.round(2).tolist()
@@ -241,7 +241,7 @@ class BuhlmannStraub(CredibilityEstimator):
     def plot(self, ax=None):
         """Group means, credibility premiums and the complement."""
         self._check_fitted()
-        from safeins.plotting import axes
+        from safeins._base.plotting import axes
 
         ax = axes(ax)
         pos = np.arange(len(self.premiums_))
@@ -307,7 +307,7 @@ class HierarchicalCredibility(CredibilityEstimator):
 
     Examples
     --------
-    >>> import pandas as pd, safeins._resources as r
+    >>> import pandas as pd, safeins._base.resources as r
     >>> hache = pd.read_csv(r.data_dir("datasets") / "hachemeister.csv")
     >>> hache["cohort"] = hache["state"].map({1: 1, 2: 2, 3: 1, 4: 2, 5: 2})
     >>> hc = HierarchicalCredibility(["cohort", "state"], method="iterative")
@@ -402,7 +402,7 @@ class HierarchicalCredibility(CredibilityEstimator):
 
     def plot(self, ax=None, level: str | None = None):
         """Node means and premiums at one level, with the collective premium."""
-        from safeins.plotting import axes
+        from safeins._base.plotting import axes
 
         frame = self.to_frame(level)
         ax = axes(ax)

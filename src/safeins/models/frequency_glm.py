@@ -7,8 +7,8 @@ statsmodels provides the inference on small and medium data; glum (the optional 
 ``safeins[glm]``) fits large tables on a categorical design and gives the same relativities.
 
 Model comparison (:func:`compare_frequency_models`), ordered Lorenz curves and Gini indices
-(:func:`lorenz_curve`, :func:`gini`) live in :mod:`safeins.models._glm_compare` and are re-exported
-here.
+(:func:`lorenz_curve`, :func:`gini`) live in :mod:`safeins.models.glm_compare`, which builds on this
+module (``si.compare_frequency_models``, ``si.gini``).
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(1)
@@ -38,7 +38,6 @@ from scipy import optimize, stats
 
 from ..errors import ConfigError, Problems, SafeinsWarning, ValidationError
 from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relativities
-from ._glm_compare import compare_frequency_models, gini, lorenz_curve
 from ._glm_fit import (
     EngineFit,
     fit_glum,
@@ -52,9 +51,6 @@ __all__ = [
     "BoundaryWarning",
     "FrequencyGLM",
     "SparseLevelWarning",
-    "compare_frequency_models",
-    "gini",
-    "lorenz_curve",
 ]
 
 FAMILIES = ("poisson", "negbin", "zip", "zinb")

@@ -8,7 +8,7 @@ smearing factor; Duan's non-parametric smearing on request). Relativities are ra
 all three families, because the dispersion does not depend on the factors.
 
 :func:`fit_severity_by_sector` fits a severity distribution to each sector's costs with
-:func:`safeins.distributions.compare_severity` and keeps the family with the lowest AIC.
+:func:`safeins.losses.compare_severity` and keeps the family with the lowest AIC.
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(2)
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .._results import ResultMixin
+from .._base.results import ResultMixin
 from ..errors import ConfigError, ConvergenceError, Problem, Problems, ValidationError
 from ._design import Design, linear_predictor, wald_relativities
 
@@ -318,7 +318,7 @@ class SectorSeverity(ResultMixin):
     table : pandas.DataFrame
         One row per sector: n, family (lowest AIC), aic, mean, and the runner-up's AIC gap.
     comparisons : dict
-        Sector -> the AIC table of :func:`safeins.distributions.compare_severity`.
+        Sector -> the AIC table of :func:`safeins.losses.compare_severity`.
     fits : dict
         Sector -> the chosen SeverityFit (``.dist`` is the fitted distribution).
     """
@@ -335,7 +335,7 @@ class SectorSeverity(ResultMixin):
 
     def plot(self, ax=None):
         """Fitted mean cost per sector (log scale)."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         t = self.table
@@ -360,8 +360,8 @@ def fit_severity_by_sector(data, amounts: str = "cost", by: str = "sector",
                            *, weights: str | None = None, min_n: int = 10) -> SectorSeverity:
     """Fit each sector's cost distribution and keep the family with the lowest AIC.
 
-    Uses :func:`safeins.distributions.compare_severity` (maximum likelihood, AIC-sorted) and
-    :func:`safeins.distributions.fit_severity` for the chosen family. Sectors with fewer than
+    Uses :func:`safeins.losses.compare_severity` (maximum likelihood, AIC-sorted) and
+    :func:`safeins.losses.fit_severity` for the chosen family. Sectors with fewer than
     ``min_n`` costs are reported in one ValidationError (pool them, or lower ``min_n``).
 
     >>> import numpy as np, pandas as pd, safeins as si
@@ -372,7 +372,7 @@ def fit_severity_by_sector(data, amounts: str = "cost", by: str = "sector",
     >>> res.table["family"].to_dict()
     {'mining': 'lognormal', 'trade': 'gamma'}
     """
-    from ..distributions import fitting
+    from ..losses import fitting
 
     what = "fit_severity_by_sector"
     df = _frame(data, what)

@@ -36,7 +36,7 @@ def enterprise_frame(portfolio) -> pd.DataFrame:
 
 def sector_codes(frame: pd.DataFrame) -> np.ndarray:
     """The ``sector`` column as registry codes (names and aliases are accepted); unknown ones raise."""
-    from .. import sectors
+    from ..domain import sectors
 
     raw = frame["sector"].astype(str).to_numpy()
     uniq = pd.unique(raw)

@@ -31,8 +31,8 @@ from typing import Literal
 
 import pydantic
 
-from .._config import Config
-from .._resources import shipped_toml
+from .._base.config import Config
+from .._base.resources import shipped_toml
 from ..errors import Problem, ValidationError
 
 __all__ = ["Effect", "SectorProfile", "Service", "ServiceCatalog"]
@@ -131,7 +131,7 @@ class ServiceCatalog(Config):
 
     @pydantic.model_validator(mode="after")
     def _consistent(self):
-        from .. import sectors as _sectors
+        from ..domain import sectors as _sectors
 
         problems = []
         keys = {"default", *_sectors.codes()}
@@ -143,7 +143,7 @@ class ServiceCatalog(Config):
             bad = sorted(set(names) - keys)
             if bad:
                 problems.append(f"{where}: unknown sector codes {bad}; allowed: 'default' or a code "
-                                f"of safeins.sectors ({', '.join(_sectors.codes())})")
+                                f"of safeins.domain.sectors ({', '.join(_sectors.codes())})")
         if not self.services:
             problems.append("services is empty")
         if problems:
@@ -177,7 +177,7 @@ class ServiceCatalog(Config):
         return tuple(self.services)
 
     def _sector_key(self, sector: str, table: dict) -> str:
-        from .. import sectors as _sectors
+        from ..domain import sectors as _sectors
 
         if sector in table:
             return sector

@@ -84,7 +84,7 @@ class PreventionFund:
             problems.append(Problem(None, "min_per_enterprise", min_per_enterprise, "a number >= 0 (yuan)"))
         reg = None
         if regime is not None:
-            from .. import regimes
+            from ..domain import regimes
 
             try:
                 reg = regimes.get(regime)
@@ -128,7 +128,7 @@ class PreventionFund:
         return None if self.regime is None else self.regime.prevention_cap
 
     def regime_facts(self) -> dict:
-        """Facts checked by :meth:`safeins.regimes.Regime.check`."""
+        """Facts checked by :meth:`safeins.domain.regimes.Regime.check`."""
         return {"prevention_share": self.share}
 
     # -- budget --------------------------------------------------------------------------------

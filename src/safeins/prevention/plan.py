@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._results import ResultMixin
+from .._base.results import ResultMixin
 from ..errors import Problem, ValidationError
 from ._inputs import align, enterprise_frame, premium_series, sector_codes
 from .catalog import ServiceCatalog
@@ -494,7 +494,7 @@ class AllocationPlan(ResultMixin):
 
     def plot(self, ax=None, *, by: str = "sector"):
         """Stacked bars of spend by service for each value of ``by``."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         table = self.spend_by(by)
@@ -641,7 +641,7 @@ class PlanEvaluation(ResultMixin):
 
     def plot(self, ax=None, *, metric: str | None = None):
         """Histogram of a metric over the parameter draws, with its interval."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         metric = metric or ("losses_avoided" if self.plan.loss is not None else "accidents_avoided")
@@ -683,7 +683,7 @@ class StrategyComparison(ResultMixin):
 
     def plot(self, ax=None):
         """Bars of the objective's expected reduction per strategy with interval whiskers."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         metric = "losses_avoided" if self.table["losses_avoided"].notna().any() else "accidents_avoided"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._random import as_generator
+from .._base.rng import as_generator
 from ..errors import Problem, ValidationError
 from .catalog import ServiceCatalog
 
@@ -87,7 +87,7 @@ class ResponseCurve:
 
     def plot(self, ax=None, *, lam0=1.0, x_max=None):
         """Plot λ(x) against spend."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         k = float(np.max(self.k))

@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .. import regimes as _regimes
-from .. import sectors as _sectors
+from ..domain import regimes as _regimes
+from ..domain import sectors as _sectors
 from ..errors import Problems, RegimeBreachError, SafeinsWarning, ValidationError
 
 _GRID = ("sector", "size_band", "region")

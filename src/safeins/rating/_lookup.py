@@ -14,6 +14,8 @@ import pandas as pd
 from ..errors import Problems
 
 ANY = "*"
+# the options a rate row (and a quote) may be chosen by, besides a manual's own relativity dimensions
+OPTIONS = ("per_person", "aggregate", "risk_class")
 _TEXT = ("sector", "size_band", "region", "risk_class")
 _NUM = ("per_person", "aggregate")
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .._random import SeedLike, as_generator
-from .._results import ResultMixin
+from .._base.results import ResultMixin
+from .._base.rng import SeedLike, as_generator
 from ..errors import Problem, Problems, ValidationError
 
 __all__ = [
@@ -794,7 +794,7 @@ class Relativities(ResultMixin):
                 f"quadrature error estimate {self.quadrature_error:.1e}")
 
     def plot(self, ax=None):
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         ax.bar(self.labels, self.values)
@@ -832,7 +832,7 @@ class Convergence(ResultMixin):
                 f"<= {self.tol:g} after {when}")
 
     def plot(self, ax=None):
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         ax.semilogy(np.arange(self.tv.size), np.maximum(self.tv, 1e-16))
@@ -871,7 +871,7 @@ class BMSAnalysis(ResultMixin):
         return f"Bonus–malus analysis at {len(f)} claim rates\n" + f[cols].round(4).to_string()
 
     def plot(self, ax=None):
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         f = self.to_frame()

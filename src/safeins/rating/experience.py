@@ -250,7 +250,7 @@ class ExperienceRating(CredibilityEstimator):
 
     def plot(self, ax=None):
         """Raw and capped modification against actual / expected."""
-        from safeins.plotting import axes
+        from safeins._base.plotting import axes
 
         t = self.to_frame()
         ax = axes(ax)

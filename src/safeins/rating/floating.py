@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from .._config import Config
-from .._resources import shipped_toml
+from .._base.config import Config
+from .._base.resources import shipped_toml
 from ..errors import Problems
 
 __all__ = ["STANDARD_INPUTS", "FloatingFactor", "FloatingRule", "RuleFactor"]

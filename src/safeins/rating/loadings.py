@@ -5,7 +5,7 @@ gross premium = (pure premium + risk load) / (1 - commission - prevention - expe
 Each ratio is a fraction of the *gross* (collected) premium, which is how the rules state their
 caps: commission <= 5% of premium (应急〔2025〕27号 第十四条) and prevention-service spending <= 21%
 of the premium actually collected (2024 MEM/NFRA notice, retained in 2025). The caps come from
-:mod:`safeins.regimes`; a breach raises :class:`~safeins.errors.RegimeBreachError` unless
+:mod:`safeins.domain.regimes`; a breach raises :class:`~safeins.errors.RegimeBreachError` unless
 ``override=True``, which turns it into a warning.
 
 >>> from safeins.rating.principles import StandardDeviation
@@ -25,7 +25,7 @@ from typing import Annotated, Any, Self
 import numpy as np
 import pydantic
 
-from .._config import Config
+from .._base.config import Config
 from ..errors import Problem, RegimeBreachError, SafeinsWarning, ValidationError
 from . import principles as _principles
 
@@ -66,7 +66,7 @@ class Loadings(Config):
         The risk-load principle (:mod:`safeins.rating.principles`); written to TOML as
         ``{kind = "...", parameter = ...}``.
     regime : str
-        A regime key of :mod:`safeins.regimes` whose caps the ratios must respect.
+        A regime key of :mod:`safeins.domain.regimes` whose caps the ratios must respect.
     override : bool
         If true, a breach of a regime cap is a warning instead of an error.
 
@@ -89,7 +89,7 @@ class Loadings(Config):
     @pydantic.field_validator("regime")
     @classmethod
     def _known_regime(cls, value: str) -> str:
-        from .. import regimes
+        from ..domain import regimes
 
         try:
             regimes.get(value)
@@ -146,7 +146,7 @@ class Loadings(Config):
         return 1.0 / (1.0 - self.loading_ratio)
 
     def regime_facts(self) -> dict[str, float]:
-        """The facts :meth:`safeins.regimes.Regime.check` checks: commission and prevention share.
+        """The facts :meth:`safeins.domain.regimes.Regime.check` checks: commission and prevention share.
 
         >>> from safeins import regimes
         >>> regimes.get("national-2025").check(Loadings()).ok
@@ -155,7 +155,7 @@ class Loadings(Config):
         return {"commission": self.commission, "prevention_share": self.prevention}
 
     def _check_regime(self) -> None:
-        from .. import regimes
+        from ..domain import regimes
 
         findings = regimes.get(self.regime).check(self)
         if findings.ok:

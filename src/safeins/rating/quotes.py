@@ -40,11 +40,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import sectors as _sectors
-from .._results import ResultMixin
+from .._base.results import ResultMixin
+from ..domain import sectors as _sectors
+from ..domain.sectors import GRADES
 from ..errors import Problem, Problems, ValidationError
-from ..sectors import GRADES
-from ._lookup import match_rows
+from ._lookup import OPTIONS, match_rows
 from .floating import FloatingRule
 
 __all__ = ["Quotes", "price"]
@@ -53,7 +53,7 @@ _KEY_COLS = ("sector", "size_band", "region")
 
 
 def _portfolio(pf):
-    from ..portfolio import Portfolio
+    from ..domain.portfolio import Portfolio
 
     if isinstance(pf, Portfolio):
         return pf
@@ -90,7 +90,6 @@ def price(tariff, portfolio, accidents=None, hazards=None, floating=None, year=N
     off_balance : "neutral", float or None
         The target total premium (see the module doc).
     """
-    from .tariff import OPTIONS
 
     pf = _portfolio(portfolio)
     frame = pf.frame
@@ -425,7 +424,7 @@ class Quotes(ResultMixin):
 
     def plot(self, ax=None):
         """Base and final premium by sector (bars)."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         s = self.summary().drop(index="total")

@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from .. import sectors as _sectors
-from .._config import Config
-from .._resources import data_dir, shipped_toml
+from .._base.config import Config
+from .._base.resources import data_dir, shipped_toml
+from ..domain import sectors as _sectors
 from ..errors import Problem, Problems, ValidationError
+from ._lookup import OPTIONS
 
 __all__ = ["DIMENSIONS", "RateRow", "Relativity", "Tariff"]
 
@@ -43,7 +44,6 @@ SIZE_BANDS = ("large", "medium", "small", "micro")
 ANY = "*"
 #: The row fields an enterprise is matched on (besides the exposure band).
 DIMENSIONS = ("sector", "size_band", "region", "per_person", "aggregate", "risk_class")
-OPTIONS = ("per_person", "aggregate", "risk_class")
 
 
 class RateRow(Config):
@@ -139,7 +139,7 @@ class Tariff(Config):
     loadings : dict, optional
         The :class:`~safeins.rating.loadings.Loadings` the gross rates contain (from_models).
     regime : str, optional
-        A regime key (``safeins.regimes``) the manual is meant to comply with.
+        A regime key (``safeins.domain.regimes``) the manual is meant to comply with.
 
     >>> t = Tariff(name="tiny", rates=[{"sector": "fireworks", "base": "headcount", "rate": 120.0}],
     ...            min_premium=1000.0)
@@ -165,7 +165,7 @@ class Tariff(Config):
     def _known_regime(cls, value):
         if value is None:
             return value
-        from .. import regimes
+        from ..domain import regimes
 
         try:
             regimes.get(value)
@@ -206,7 +206,7 @@ class Tariff(Config):
                 bad.append(f"rates.{i} repeats the keys of rates.{seen[key]}")
             seen.setdefault(key, i)
         if self.regime is not None and self.loadings is not None:
-            from .. import regimes
+            from ..domain import regimes
 
             failed = regimes.get(self.regime).check(
                 {"commission": self.loadings["commission"],

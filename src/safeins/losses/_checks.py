@@ -72,7 +72,7 @@ class Parametric:
 
     Subclasses list their parameter names in ``_params``.
 
-    >>> from safeins.distributions import Poisson
+    >>> from safeins.losses import Poisson
     >>> Poisson(2.0) == Poisson(2.0), Poisson(2.0).params
     (True, {'mu': 2.0})
     """

@@ -16,7 +16,7 @@ keeps only the losses that produce a payment, and goes with the thinned claim co
 (maximum covered annual loss, also from the ground up) to the compound loss ``S``:
 ``min(S, L) - min(S, D)``.
 
->>> from safeins.distributions import Exponential
+>>> from safeins.losses import Exponential
 >>> cov = Coverage(deductible=500, limit=5_000, coinsurance=0.8)
 >>> cov.apply([100, 1_000, 10_000]).tolist()
 [0.0, 400.0, 3600.0]
@@ -31,9 +31,9 @@ import math
 
 import numpy as np
 
-from ._random import as_generator
+from .._base.rng import as_generator
+from ..errors import Problems
 from ._sevutil import as_severity_object, fast_rvs, is_finite, limited_moment, sf_left
-from .errors import Problems
 
 __all__ = ["AggregateCoverage", "Coverage", "CoveredSeverity"]
 
@@ -184,7 +184,7 @@ class Coverage:
     def severity(self, sev, per: str = "loss") -> CoveredSeverity:
         """The distribution of the payment per loss (``per="loss"``) or per payment.
 
-        >>> from safeins.distributions import Exponential
+        >>> from safeins.losses import Exponential
         >>> Y = Coverage(deductible=1.0).severity(Exponential(theta=1.0), per="payment")
         >>> round(Y.mean(), 6), round(Y.var(), 6)      # memoryless: still Exponential(1)
         (1.0, 1.0)
@@ -194,7 +194,7 @@ class Coverage:
     def frequency(self, freq, sev):
         """The number of payments: ``freq.thin(P((1+r) X > d))`` (the per-payment count).
 
-        >>> from safeins.distributions import Exponential, Poisson
+        >>> from safeins.losses import Exponential, Poisson
         >>> N = Coverage(deductible=1.0).frequency(Poisson(10), Exponential(1.0))
         >>> round(N.mu, 6)  # 10 e^-1
         3.678794
@@ -221,7 +221,7 @@ class CoveredSeverity:
     continuous part), ``mean``, ``var``, ``std``, ``moment``, ``limited_moment``, ``lev``.
     Moments use the limited moments of the ground-up severity in closed form.
 
-    >>> from safeins.distributions import Exponential
+    >>> from safeins.losses import Exponential
     >>> Y = Coverage(limit=1.0).severity(Exponential(theta=1.0))
     >>> round(Y.mean(), 6), round(float(Y.sf(1.0)), 6), round(float(Y.sf_left(1.0)), 6)
     (0.632121, 0.0, 0.367879)

@@ -5,7 +5,7 @@ A severity has ``pdf`` (``pmf`` when discrete), ``logpdf``, ``cdf``, ``sf``, ``p
 exist), ``limited_moment(u, k=1) = E[min(X, u)^k]``, ``lev(u) = limited_moment(u, 1)``,
 ``mean_excess(d) = E[X - d | X > d]`` and the flag ``is_discrete``.
 
->>> from safeins.distributions import Exponential
+>>> from safeins.losses import Exponential
 >>> X = Exponential(theta=10.0)
 >>> round(float(X.lev(10.0)), 6), float(X.mean_excess(5.0))
 (6.321206, 10.0)
@@ -19,7 +19,7 @@ import math
 import numpy as np
 from scipy import integrate
 
-from .._random import as_generator
+from .._base.rng import as_generator
 from ._checks import Parametric, check_params
 
 __all__ = ["Severity", "quad_limited_moment", "quad_limited_moments"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from .errors import Problem, ValidationError
+from ..errors import Problem, ValidationError
 
 __all__ = ["EXPOSURE_BASES", "GRADES", "Sector", "all_sectors", "codes", "get", "mandatory"]
 

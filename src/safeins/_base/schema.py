@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import Problems
+from ..errors import Problems
 
 __all__ = ["Column", "validate_frame"]
 

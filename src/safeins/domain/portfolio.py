@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._base.results import ResultMixin
+from .._base.schema import Column, validate_frame
+from ..errors import Problems
 from . import sectors as _sectors
-from ._results import ResultMixin
-from ._schema import Column, validate_frame
-from .errors import Problems
 from .sectors import GRADES
 
 __all__ = [
@@ -52,7 +52,7 @@ STANDARDIZATION = ("1", "2", "3", "none")
 AWARDS = ("none", "city", "province")
 
 PORTFOLIO_COLUMNS: tuple[Column, ...] = (
-    Column("sector", "category", allowed=_sectors.codes(), doc="sector code (safeins.sectors)"),
+    Column("sector", "category", allowed=_sectors.codes(), doc="sector code (safeins.domain.sectors)"),
     Column("region", "str", doc="region (city) name"),
     Column("size_band", "category", allowed=SIZE_BANDS, doc="enterprise size class"),
     Column("headcount", "int", min=1, doc="employees covered (full workforce)"),
@@ -316,7 +316,7 @@ class Portfolio(_Table):
 
     def plot(self, ax=None):
         """Bar chart of enterprises by sector."""
-        from .plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         counts = self._frame["sector"].value_counts()
@@ -449,7 +449,7 @@ class AccidentHistory(_Table):
 
     def plot(self, ax=None):
         """Accidents per year, stacked by grade."""
-        from .plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         table = pd.crosstab(self._frame["year"], self._frame["grade"])
@@ -513,7 +513,7 @@ class HazardHistory(_Table):
 
     def plot(self, ax=None):
         """Hazards found and unrectified per year."""
-        from .plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         s = self.summary()

@@ -15,7 +15,7 @@ for the zero-truncated and zero-modified forms (parent poisson, nbinom, geometri
 ``"zm_logarithmic"``, ``"zm_etnb"``), or the classes.
 
 >>> import numpy as np
->>> from safeins.distributions import Poisson, fit_frequency
+>>> from safeins.losses import Poisson, fit_frequency
 >>> counts = np.array([0, 1, 0, 2, 3, 0, 1])
 >>> fit = Poisson.fit(counts, exposure=np.array([1, 1, 1, 2, 2, 1, 1.0]))
 >>> fit.dist, round(fit.bse_["mu"], 6)
@@ -31,8 +31,9 @@ import math
 import numpy as np
 from scipy import optimize, special, stats
 
-from .._results import ResultMixin
+from .._base.results import ResultMixin
 from ..errors import ConvergenceError, Problems, ValidationError
+from . import frequency as _frequency_module
 from ._mle import fit_mle
 from .frequency import (
     Binomial,
@@ -199,7 +200,7 @@ class FrequencyFit(ResultMixin):
 
     def plot(self, ax=None):
         """Bar chart of observed against expected numbers of each count."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         t = self.observed_expected()
@@ -507,3 +508,7 @@ def _fit_zm(c, base, n, name, what):
     cov[:k, :k] = cov_pos
     cov[k, k] = p0 * (1 - p0) / N
     return FrequencyFit(dist, name, "mle", [*names, "p0"], [*est, p0], cov, ll_pos + ll0, c, None)
+
+
+# FrequencyDistribution.fit delegates here (frequency.py cannot import this module: it is below it)
+_frequency_module._FITTER = fit_frequency

@@ -1,14 +1,14 @@
 """Compound-distribution engines on a lattice: FFT, Panjer, direct convolution, Monte Carlo.
 
 Every engine takes the claim-count distribution ``freq`` (the protocol of
-:mod:`safeins.distributions.frequency`) and the lattice probabilities ``f`` of one claim, and
+:mod:`safeins.losses.frequency`) and the lattice probabilities ``f`` of one claim, and
 returns the probabilities of the total on the first ``n`` lattice points. On those points the
 exact engines compute the same numbers: the result is exact for the discretised severity
 (a total below the grid end only involves claims below it), up to rounding and, for the FFT, the
 reported wrap-around (aliasing) error.
 
 >>> import numpy as np
->>> from safeins.distributions import Poisson
+>>> from safeins.losses import Poisson
 >>> f = np.array([0.0, 0.5, 0.5])
 >>> g1 = panjer(Poisson(2.0), f, 16)
 >>> g2, _ = fft(Poisson(2.0), f, 16)
@@ -27,7 +27,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.linalg import solve_triangular
 
-from ._random import block_generator
+from .._base.rng import block_generator
 
 __all__ = ["aliasing_bound", "convolution", "fft", "panjer", "simulate"]
 

@@ -17,7 +17,7 @@ truncation or censoring: the Kolmogorov-Smirnov statistic ``max |F_n - F*|`` and
 Anderson-Darling statistic in Loss Models' form (section 16.4) for truncated and censored data.
 
 >>> import numpy as np
->>> from safeins.distributions import Gamma, fit_severity
+>>> from safeins.losses import Gamma, fit_severity
 >>> x = Gamma(2.0, 500.0).rvs(2000, seed=1)
 >>> fit = fit_severity(x, "gamma")
 >>> {k: round(v, -1 if k == "theta" else 1) for k, v in fit.params_.items()}
@@ -33,7 +33,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from .._results import ResultMixin
+from .._base.results import ResultMixin
 from ..errors import Problem, Problems, ValidationError
 from ._mle import MLEResult, fit_mle
 from .severity import (
@@ -389,7 +389,7 @@ class SeverityFit(ResultMixin):
 
         ``log=True`` uses logarithmic axes (heavy tails).
         """
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         y, p = self._points()
@@ -409,7 +409,7 @@ class SeverityFit(ResultMixin):
 
     def pp_plot(self, ax=None):
         """Empirical (product-limit) probabilities against the fitted adjusted cdf."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         y, p = self._points()
@@ -570,7 +570,7 @@ def compare_severity(
 
     A family whose fit fails gets NaN statistics and the reason in the ``note`` column.
 
-    >>> from safeins.distributions import LogNormal
+    >>> from safeins.losses import LogNormal
     >>> x = LogNormal(8.0, 1.2).rvs(500, seed=3)
     >>> table = compare_severity(x, ["exponential", "lognormal", "gamma"])
     >>> table.index[0]

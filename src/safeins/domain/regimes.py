@@ -28,11 +28,11 @@ from typing import Any, Literal
 
 import pydantic
 
+from .._base.config import Config
+from .._base.resources import data_dir
+from .._base.results import ResultMixin
+from ..errors import Problem, RegimeBreachError, ValidationError
 from . import sectors as _sectors
-from ._config import Config
-from ._resources import data_dir
-from ._results import ResultMixin
-from .errors import Problem, RegimeBreachError, ValidationError
 
 __all__ = ["Finding", "Findings", "Regime", "available", "get"]
 
@@ -221,7 +221,7 @@ class Findings(ResultMixin):
             raise RegimeBreachError(self.summary(), self.failed())
 
     def plot(self, ax=None):
-        from .plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         frame = self.to_frame()

@@ -1,6 +1,6 @@
 """Loss distributions: claim counts (frequency), claim sizes (severity) and their fitting.
 
->>> from safeins.distributions import Poisson
+>>> from safeins.losses import Poisson
 >>> Poisson(2.0).mean()
 2.0
 """

@@ -1,8 +1,8 @@
 """Compound (aggregate) loss distributions and their risk measures.
 
 ``S = Y_1 + ... + Y_N``: ``N`` a claim-count distribution, ``Y_i`` the payments of a severity
-after an optional per-loss :class:`~safeins.coverage.Coverage`, and an optional
-:class:`~safeins.coverage.AggregateCoverage` on the annual total. :class:`Aggregate` computes
+after an optional per-loss :class:`~safeins.losses.coverage.Coverage`, and an optional
+:class:`~safeins.losses.coverage.AggregateCoverage` on the annual total. :class:`Aggregate` computes
 the distribution of ``S`` by
 
 - ``"fft"``: discretised severity, transform, ``P_N`` of it, inverse transform; padded and
@@ -18,7 +18,7 @@ Risk measures follow DEFINITIONS.md: VaR is the lower quantile ``inf{x : F(x) >=
 ``tvar(p, kind="tvar")`` is Acerbi-Tasche ``VaR + E[(S - VaR)+]/(1 - p)`` and
 ``tvar(p, kind="cte")`` the conditional tail expectation ``E[S | S > VaR]`` (actuar's CTE).
 
->>> from safeins.distributions import Gamma, Poisson
+>>> from safeins.losses import Gamma, Poisson
 >>> import warnings
 >>> warnings.simplefilter("ignore")       # step 0.5 is coarse for Gamma(2, 1): a warning says so
 >>> agg = Aggregate(Poisson(10), Gamma(2.0, 1.0), method="panjer", step=0.5, n=2**8,
@@ -37,13 +37,13 @@ import warnings
 import numpy as np
 from scipy import integrate, special
 
+from .._base.results import ResultMixin
+from ..errors import DiscretizationWarning, Problem, Problems, ValidationError
 from . import _compound
-from ._results import ResultMixin
 from ._sevutil import as_severity_object, fast_rvs, is_finite
 from .coverage import AggregateCoverage, Coverage, CoveredSeverity
 from .discretization import METHODS as DISCRETIZATIONS
 from .discretization import discretize
-from .errors import DiscretizationWarning, Problem, Problems, ValidationError
 
 __all__ = ["METHODS", "Aggregate"]
 
@@ -84,7 +84,7 @@ class Aggregate(ResultMixin):
     n : int, default 2**16
         Number of lattice points (the grid covers ``0 .. (n-1) step``).
     discretization : {"rounding", "lower", "upper", "unbiased"}, default "rounding"
-        Severity discretisation (see :func:`safeins.discretization.discretize`).
+        Severity discretisation (see :func:`safeins.losses.discretization.discretize`).
     tilt : None, "auto" or float, default "auto"
         FFT exponential tilting, per lattice step. "auto" tilts only when the padded transform
         would alias more than ``tol``.
@@ -111,7 +111,7 @@ class Aggregate(ResultMixin):
 
     Examples
     --------
-    >>> from safeins.distributions import Exponential, Poisson
+    >>> from safeins.losses import Exponential, Poisson
     >>> agg = Aggregate(Poisson(3), Exponential(100.0), method="fft", step=1.0, n=2**12,
     ...                 discretization="unbiased")
     >>> round(agg.mean(), 6), agg.method_
@@ -643,7 +643,7 @@ class Aggregate(ResultMixin):
 
     def plot(self, ax=None):
         """The distribution function of S (a step function for discrete methods)."""
-        from .plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         if self.is_discrete:

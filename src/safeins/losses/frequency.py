@@ -24,7 +24,7 @@ Parametrisations
 - ``ZeroTruncated(parent)`` and ``ZeroModified(parent, p0)`` for any (a,b,0) parent (and the
   logarithmic for ZeroModified): ``p_k^M = (1 - p0^M)/(1 - p0) p_k`` for ``k >= 1``.
 
->>> from safeins.distributions import Poisson, NegativeBinomial
+>>> from safeins.losses import Poisson, NegativeBinomial
 >>> N = Poisson(mu=2.0)
 >>> round(float(N.pmf(3)), 6), N.a, N.b
 (0.180447, 0.0, 2.0)
@@ -43,9 +43,12 @@ from functools import cached_property
 import numpy as np
 from scipy import special, stats
 
-from .._random import as_generator
+from .._base.rng import as_generator
 from ..errors import Problems, ValidationError
 from ._checks import Parametric, check_params
+
+# fit_frequency, registered by freqfit.py (see FrequencyDistribution.fit)
+_FITTER = None
 
 __all__ = [
     "Binomial",
@@ -217,13 +220,15 @@ class FrequencyDistribution(Parametric):
     # --- fitting --------------------------------------------------------------------------
     @classmethod
     def fit(cls, counts, exposure=None, method: str = "mle", **fixed):
-        """Fit this family to counts; returns a :class:`~safeins.distributions.FrequencyFit`.
+        """Fit this family to counts; returns a :class:`~safeins.losses.FrequencyFit`.
 
-        See :func:`~safeins.distributions.fit_frequency` for the arguments.
+        See :func:`~safeins.losses.fit_frequency` for the arguments.
         """
-        from .freqfit import fit_frequency
-
-        return fit_frequency(counts, cls, exposure=exposure, method=method, **fixed)
+        # The fitting code builds on these classes, so it lives above them (freqfit.py) and
+        # registers itself here when it loads; the package loads it with this module.
+        if _FITTER is None:  # pragma: no cover - only if freqfit.py was never imported
+            raise RuntimeError("safeins.losses.freqfit is not loaded; import safeins.losses")
+        return _FITTER(counts, cls, exposure=exposure, method=method, **fixed)
 
 
 class _ABZero(FrequencyDistribution):

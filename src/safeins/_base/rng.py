@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import Problem, ValidationError
+from ..errors import Problem, ValidationError
 
 SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
 

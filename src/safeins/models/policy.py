@@ -15,7 +15,7 @@ A :class:`PolicyCoverage` is a frozen configuration (TOML in and out) of one 安
 - **rescue and legal costs sub-limit per accident** ``rescue_legal`` (after ``rescue_deductible``);
 - **per-accident limit** ``per_accident`` (default ``per_person × headcount``), applied last;
 - **annual aggregate limit** ``aggregate`` (default: the per-accident limit), applied to the
-  year's total by :class:`~safeins.aggregate.Aggregate` through :meth:`aggregate_coverage`.
+  year's total by :class:`~safeins.losses.aggregate.Aggregate` through :meth:`aggregate_coverage`.
 
 Defaults and their sources (``../shared/domain/REGULATION.md``):
 
@@ -53,10 +53,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import regimes as _regimes
-from ._config import Config
-from .coverage import AggregateCoverage
-from .errors import Problems, RegimeBreachError, ValidationError
+from .._base.config import Config
+from ..domain import regimes as _regimes
+from ..errors import Problems, RegimeBreachError, ValidationError
+from ..losses.coverage import AggregateCoverage
 
 __all__ = ["DEFAULT_DISABILITY_SHARES", "FORMS", "PolicyCoverage", "RegimeValidationError"]
 
@@ -333,7 +333,7 @@ class PolicyCoverage(Config):
         return {"death_disability_limit": float(self.per_person), "full_workforce": True}
 
     def aggregate_coverage(self) -> AggregateCoverage:
-        """The annual aggregate limit as an :class:`~safeins.coverage.AggregateCoverage`.
+        """The annual aggregate limit as an :class:`~safeins.losses.coverage.AggregateCoverage`.
 
         >>> PolicyCoverage(per_person=400_000, headcount=5).aggregate_coverage().limit
         2000000.0
@@ -385,7 +385,7 @@ class PolicyCoverage(Config):
     def insured_loss(self, accidents, victims=None) -> pd.DataFrame:
         """The insured amount of each accident after every limit, with a breakdown.
 
-        ``accidents`` is an :class:`~safeins.portfolio.AccidentHistory` (its victims table is
+        ``accidents`` is an :class:`~safeins.domain.portfolio.AccidentHistory` (its victims table is
         used), a DataFrame with ``victims`` given, or the ``(accidents, victims)`` pair of
         ``AccidentModel.simulate(..., return_victims=True)``. The victims table needs ``role``,
         ``outcome``, ``disability_grade`` and ``medical_cost``; an optional ``liability`` column
@@ -411,7 +411,7 @@ class PolicyCoverage(Config):
 
 
 def _problem(column, value, rule):
-    from .errors import Problem
+    from ..errors import Problem
 
     return Problem(None, column, value, rule)
 

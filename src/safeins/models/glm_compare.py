@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._random import SeedLike, as_generator
-from .._results import ResultMixin
+from .._base.results import ResultMixin
+from .._base.rng import SeedLike, as_generator
 from ..errors import Problems, ValidationError
 from ._glm_fit import poisson_deviance
+from .frequency_glm import FrequencyGLM, _as_frame
 
 __all__ = ["FrequencyComparison", "compare_frequency_models", "gini", "lorenz_curve"]
 
@@ -138,7 +139,7 @@ class FrequencyComparison(ResultMixin):
 
     def plot(self, ax=None):
         """Out-of-fold ordered Lorenz curves of every model, with the line of equality."""
-        from ..plotting import axes
+        from .._base.plotting import axes
 
         ax = axes(ax)
         for name, c in self.lorenz.items():
@@ -191,7 +192,6 @@ def compare_frequency_models(data, models: Mapping | Sequence, counts: str = "ac
     >>> bool(cmp.tests.loc[0, "p_value"] < 1e-6)
     True
     """
-    from .frequency_glm import FrequencyGLM, _as_frame
 
     df = _as_frame(data)
     named = _named(models)

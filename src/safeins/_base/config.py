@@ -21,7 +21,7 @@ from typing import Any, Self
 
 import pydantic
 
-from .errors import ConfigError, Problem, ValidationError
+from ..errors import ConfigError, Problem, ValidationError
 
 __all__ = ["Config", "pydantic_problems"]
 

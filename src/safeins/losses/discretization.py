@@ -29,7 +29,7 @@ then sits at ``u``.
 Effect on the mean of the compound Poisson(10)-Gamma(2, 1), step 0.5 (actuar's "risk" vignette):
 upper 17.50, rounding 19.998, unbiased 20.000, lower 22.50 (true value 20).
 
->>> from safeins.distributions import Gamma
+>>> from safeins.losses import Gamma
 >>> X = Gamma(alpha=2.0, theta=1.0)
 >>> for m in ("upper", "rounding", "unbiased", "lower"):
 ...     f = discretize(X, step=0.5, n=45, method=m)
@@ -46,8 +46,8 @@ import math
 
 import numpy as np
 
+from ..errors import Problems
 from ._sevutil import as_severity_object, fast_sf, sf_left
-from .errors import Problems
 
 __all__ = ["METHODS", "discretize"]
 
@@ -100,7 +100,7 @@ def discretize(sev, step: float, n: int, *, method: str, limit: float | None = N
     Parameters
     ----------
     sev : severity
-        Any safeins severity (including a :class:`~safeins.coverage.CoveredSeverity`) or a
+        Any safeins severity (including a :class:`~safeins.losses.coverage.CoveredSeverity`) or a
         frozen scipy.stats continuous distribution.
     step : float
         Lattice step ``h`` (span), in money.
@@ -116,7 +116,7 @@ def discretize(sev, step: float, n: int, *, method: str, limit: float | None = N
     numpy.ndarray
         ``n`` probabilities; ``1 - sum`` is the mass beyond the last point.
 
-    >>> from safeins.distributions import Exponential
+    >>> from safeins.losses import Exponential
     >>> f = discretize(Exponential(1.0), step=1.0, n=4, method="rounding", limit=2.0)
     >>> [round(v, 6) for v in f.tolist()], round(float(f.sum()), 12)
     ([0.393469, 0.3834, 0.22313, 0.0], 1.0)

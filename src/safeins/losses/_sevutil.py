@@ -1,11 +1,11 @@
 """Small helpers shared by coverage, discretisation and the compound engines.
 
-They accept any object following the severity protocol of :mod:`safeins.distributions` and add
+They accept any object following the severity protocol of :mod:`safeins.losses` and add
 what the protocol leaves implicit: left limits of the distribution function (atoms matter when
 a coverage caps a loss or when the severity is discrete), limited moments of order 0, and the
 conversion of frozen scipy.stats distributions.
 
->>> from safeins.distributions import Exponential
+>>> from safeins.losses import Exponential
 >>> X = Exponential(theta=2.0)
 >>> float(sf_left(X, 0.0)), float(limited_moment(X, 1e300, 0))
 (1.0, 1.0)
@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .errors import Problem, ValidationError
+from ..errors import Problem, ValidationError
 
 __all__ = ["as_severity_object", "fast_rvs", "fast_sf", "limited_moment", "sf_left"]
 
@@ -28,15 +28,13 @@ def _is_severity(obj) -> bool:
 
 def as_severity_object(obj, what: str = "severity"):
     """The object itself if it follows the severity protocol; a frozen scipy.stats continuous
-    distribution is wrapped with :func:`safeins.distributions.as_severity`."""
+    distribution is wrapped with :func:`safeins.losses.as_severity`."""
     if _is_severity(obj):
         return obj
     if hasattr(obj, "dist") and hasattr(obj, "cdf"):  # frozen scipy.stats distribution
-        from . import distributions
+        from .severity import as_severity
 
-        wrap = getattr(distributions, "as_severity", None)
-        if wrap is not None:
-            return wrap(obj)
+        return as_severity(obj)
     raise ValidationError(
         what,
         [
@@ -95,7 +93,7 @@ def fast_sf(sev):
 def _scipy_backed(sev, method: str):
     """The frozen scipy law behind a safeins severity whose ``method`` is the base class's."""
     try:
-        from .distributions._severity_base import Severity
+        from ._severity_base import Severity
     except ImportError:  # pragma: no cover
         return None
     frozen = getattr(sev, "scipy", None)
@@ -120,7 +118,7 @@ def fast_rvs(sev):
             shapes = None
         name = frozen.dist.name
         if shapes is not None and loc == 0:
-            from .distributions._severity_base import Severity
+            from ._severity_base import Severity
 
             own_rvs = getattr(type(sev), "_rvs", None) is getattr(Severity, "_rvs", None)
             if own_rvs and name == "lognorm":

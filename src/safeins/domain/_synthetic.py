@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._random import as_generator
-from .errors import Problems
+from .._base.rng import as_generator
+from ..errors import Problems
 
 __all__ = ["SectorProfile", "SyntheticConfig", "SyntheticData", "generate"]
 

@@ -1,6 +1,6 @@
 """Empirical, spliced and mixture severities, and :func:`as_severity` for any scipy.stats law.
 
->>> from safeins.distributions import Empirical, Exponential, Mixture, as_severity
+>>> from safeins.losses import Empirical, Exponential, Mixture, as_severity
 >>> E = Empirical([1, 2, 3, 4], weights=[.4, .3, .2, .1])
 >>> round(E.mean(), 12), round(float(E.cdf(2.5)), 12), float(E.ppf(0.7)), E.is_discrete
 (2.0, 0.7, 2.0, True)
@@ -184,7 +184,7 @@ class Spliced(Severity):
     chosen to make the density continuous at c. A GPD tail on the excess over c is
     ``GeneralizedPareto(xi, sigma, mu=c)`` (its S_t(c) is 1).
 
-    >>> from safeins.distributions import LogNormal, GeneralizedPareto
+    >>> from safeins.losses import LogNormal, GeneralizedPareto
     >>> X = Spliced(LogNormal(9, 1), GeneralizedPareto(0.3, 40_000, mu=50_000), 50_000, 0.9)
     >>> float(X.cdf(50_000)), round(X.mean(), 2)
     (0.9, 20599.09)
@@ -335,7 +335,7 @@ def _problem(column, value, rule):
 class Mixture(Severity):
     """Finite mixture Σ w_i F_i of severities (weights >= 0 summing to 1).
 
-    >>> from safeins.distributions import Exponential
+    >>> from safeins.losses import Exponential
     >>> M = Mixture([Exponential(1.0), Exponential(10.0)], [0.75, 0.25])
     >>> M.mean(), round(float(M.ppf(M.cdf(7.0))), 10)
     (3.25, 7.0)

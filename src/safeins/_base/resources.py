@@ -23,7 +23,7 @@ def data_dir(name: str) -> Path:
     packaged = Path(str(resources.files("safeins"))) / "_data" / name
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parents[2] / name
+    checkout = Path(__file__).resolve().parents[3] / name  # src/safeins/_base/ -> repository
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(
@@ -40,7 +40,7 @@ def shipped_toml(kind: str, name: str | Path, what: str) -> Path:
     >>> shipped_toml("floating", "fuyang", "FloatingRule.load").name
     'fuyang.toml'
     """
-    from .errors import Problem, ValidationError
+    from ..errors import Problem, ValidationError
 
     path = Path(name)
     if path.suffix == ".toml" or path.is_file():

@@ -23,10 +23,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ._resources import data_dir
+from .._base.resources import data_dir
+from ..errors import Problem, SafeinsError, ValidationError
 from ._synthetic import DEFAULT_RELATIVITIES, DEFAULT_SECTORS, SectorProfile, SyntheticConfig, SyntheticData
 from ._synthetic import generate as _generate
-from .errors import Problem, SafeinsError, ValidationError
 
 __all__ = [
     "DEFAULT_RELATIVITIES",
@@ -112,7 +112,7 @@ def _zhejiang() -> SyntheticData:
         raise SafeinsError(
             "zhejiang-pilot: the regenerated data differ from the released data set "
             f"({ValidationError('checksums', bad)}). This numpy ({np.__version__}) draws different "
-            "random streams than the release; use safeins.datasets.synthetic_portfolio for fresh data."
+            "random streams than the release; use safeins.domain.datasets.synthetic_portfolio for fresh data."
         )
     return data
 
@@ -123,19 +123,19 @@ def _check_name(name: str, allowed=("zhejiang-pilot",)) -> None:
 
 
 def load_portfolio(name: str = "zhejiang-pilot"):
-    """The :class:`~safeins.portfolio.Portfolio` of a shipped data set."""
+    """The :class:`~safeins.domain.portfolio.Portfolio` of a shipped data set."""
     _check_name(name)
     return _zhejiang().portfolio
 
 
 def load_accidents(name: str = "zhejiang-pilot"):
-    """The :class:`~safeins.portfolio.AccidentHistory` of a shipped data set (with victims)."""
+    """The :class:`~safeins.domain.portfolio.AccidentHistory` of a shipped data set (with victims)."""
     _check_name(name)
     return _zhejiang().accidents
 
 
 def load_hazards(name: str = "zhejiang-pilot"):
-    """The :class:`~safeins.portfolio.HazardHistory` of a shipped data set."""
+    """The :class:`~safeins.domain.portfolio.HazardHistory` of a shipped data set."""
     _check_name(name)
     return _zhejiang().hazards
 

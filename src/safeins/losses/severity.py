@@ -22,7 +22,7 @@ scipy.stats continuous distribution in the same protocol.
 no quadrature) for every parametric family; for the inverse Gaussian and a shifted generalised
 Pareto the closed form covers integer k (other k fall back to quadrature).
 
->>> from safeins.distributions import LogNormal, Pareto
+>>> from safeins.losses import LogNormal, Pareto
 >>> X = LogNormal(mu=10, sigma=1.5)
 >>> round(X.mean(), 2), round(float(X.lev(1e5)), 2)
 (67846.29, 36797.32)
