@@ -94,7 +94,10 @@ def test_ppf_is_lower_quantile(d):
     x = d.ppf(q)
     assert np.all(d.cdf(x) >= q)
     assert np.all((d.cdf(x - 1) < q) | (x == d.support[0]))
-    assert math.isnan(d.ppf(1.5)) and d.ppf(0.0) == d.support[0]
+    assert d.ppf(0.0) == d.support[0]
+    for bad in (1.5, -0.1, float("nan")):  # a level that is not a probability raises, never NaN
+        with pytest.raises(ValidationError, match="q"):
+            d.ppf([0.5, bad])
 
 
 def test_scipy_agreement():

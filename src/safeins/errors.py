@@ -35,6 +35,7 @@ __all__ = [
     "SafeinsError",
     "SafeinsWarning",
     "ValidationError",
+    "WorkLimitError",
 ]
 
 
@@ -196,4 +197,15 @@ class ConvergenceError(SafeinsError, RuntimeError):
     Traceback (most recent call last):
     ...
     safeins.errors.ConvergenceError: FrequencyGLM: IRLS stopped after 100 iterations (deviance change 3e-4)
+    """
+
+
+class WorkLimitError(SafeinsError, ValueError):
+    """A run is too large to start without consent: the message says how many claims it would draw,
+    about how long and how much memory it would need, and that ``force=True`` runs it anyway.
+
+    >>> raise WorkLimitError("Aggregate: about 1e+12 claims ...; pass force=True to run it anyway")
+    Traceback (most recent call last):
+    ...
+    safeins.errors.WorkLimitError: Aggregate: about 1e+12 claims ...; pass force=True to run it anyway
     """

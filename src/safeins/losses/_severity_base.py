@@ -20,7 +20,7 @@ import numpy as np
 from scipy import integrate
 
 from .._base.rng import as_generator
-from ._checks import Parametric, check_params
+from ._checks import Parametric, check_levels, check_params
 
 __all__ = ["Severity", "quad_limited_moment", "quad_limited_moments"]
 
@@ -153,12 +153,12 @@ class Severity(Parametric):
         return self.sf(x)
 
     def ppf(self, q):
-        """Quantile function (lower quantile inf{x : F(x) >= q})."""
-        return self.scipy.ppf(q)
+        """Quantile function (lower quantile inf{x : F(x) >= q}); q in [0, 1], else ValidationError."""
+        return self.scipy.ppf(check_levels(f"{type(self).__name__}.ppf", q))
 
     def isf(self, q):
-        """Inverse survival function: ppf(1 - q), accurate for small q."""
-        return self.scipy.isf(q)
+        """Inverse survival function: ppf(1 - q), accurate for small q (q in [0, 1])."""
+        return self.scipy.isf(check_levels(f"{type(self).__name__}.isf", q))
 
     def rvs(self, size=None, seed=None):
         """Random draws; ``seed`` is an int, SeedSequence, Generator or None."""

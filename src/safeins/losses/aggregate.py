@@ -39,7 +39,9 @@ from scipy import integrate, special
 
 from .._base.results import ResultMixin
 from ..errors import DiscretizationWarning, Problem, Problems, ValidationError
+from .._base.guard import DEFAULT_CLAIM_LIMIT, check_work
 from . import _compound
+from ._checks import check_levels
 from ._sevutil import as_severity_object, fast_rvs, is_finite
 from .coverage import AggregateCoverage, Coverage, CoveredSeverity
 from .discretization import METHODS as DISCRETIZATIONS
@@ -98,7 +100,18 @@ class Aggregate(ResultMixin):
         with the estimated error.
     moment_rtol : float, default 1e-3
         Relative error of the mean or standard deviation (rounding and unbiased
-        discretisations) above which the grid is reported as too coarse.
+        discretisations) above which the grid is too coarse. With ``step=None`` the grid is
+        refined (smaller step, more points, up to ``max_n``) until the predicted error is within
+        it, or a ValidationError says which step and length would be needed; with an explicit
+        ``step`` a :class:`~safeins.errors.DiscretizationWarning` reports the error.
+    max_n : int, default 2**22
+        Longest grid the automatic choice may use (memory grows as 32 bytes per point for FFT).
+    max_claims : float, default 2e9
+        ``method="simulation"`` refuses to draw more claims than this on average
+        (``n_sims * E[N]``) and says how long and how much memory it would need, unless
+        ``force=True``.
+    force : bool, default False
+        Run a simulation larger than ``max_claims``.
 
     Attributes
     ----------
@@ -135,9 +148,12 @@ class Aggregate(ResultMixin):
         n_sims: int = 100_000,
         tol: float = 1e-8,
         moment_rtol: float = 1e-3,
+        max_n: int = 2**22,
+        max_claims: float = DEFAULT_CLAIM_LIMIT,
+        force: bool = False,
     ):
         self._validate(freq, sev, coverage, aggregate_coverage, method, step, n, discretization,
-                       tilt, n_sims, tol, moment_rtol)
+                       tilt, n_sims, tol, moment_rtol, max_n, max_claims, force)
         self.freq = freq
         self.severity = as_severity_object(sev, "Aggregate")
         self.coverage = coverage
@@ -150,12 +166,16 @@ class Aggregate(ResultMixin):
         self.n_sims = int(n_sims)
         self.tol = float(tol)
         self.moment_rtol = float(moment_rtol)
+        self.max_n = int(max_n)
+        self.max_claims = float(max_claims)
+        self.force = force
         cov = coverage if coverage is not None else Coverage()
         self.payment = (
             self.severity if cov.is_trivial else CoveredSeverity(self.severity, cov, "loss")
         )
         self.theoretical_ = self._theoretical_moments()
         self.method_, self.method_reason_ = self._choose_method()
+        self.auto_step_ = step is None
         self.step = self._choose_step(step)
         self.mass_lost_ = 0.0
         self.aliasing_ = 0.0
@@ -168,7 +188,7 @@ class Aggregate(ResultMixin):
     # --- validation -----------------------------------------------------------------------
     @staticmethod
     def _validate(freq, sev, coverage, agg_cov, method, step, n, discretization, tilt, n_sims,
-                  tol, moment_rtol) -> None:
+                  tol, moment_rtol, max_n, max_claims, force) -> None:
         p = Problems("Aggregate")
         if not all(hasattr(freq, a) for a in ("pmf", "pgf", "mean", "var", "rvs")):
             p.add(column="freq", value=freq,
@@ -208,6 +228,14 @@ class Aggregate(ResultMixin):
         if method in _APPROX and agg_cov is not None:
             p.add(column="aggregate_coverage", value=agg_cov,
                   rule=f"not available with method={method!r}; use 'fft' or 'panjer'")
+        if isinstance(max_n, bool) or not isinstance(max_n, int | np.integer) or int(max_n) < 2:
+            p.add(column="max_n", value=max_n, rule="an integer >= 2")
+        if not (isinstance(max_claims, int | float | np.integer | np.floating)
+                and not isinstance(max_claims, bool) and math.isfinite(float(max_claims))
+                and float(max_claims) > 0):
+            p.add(column="max_claims", value=max_claims, rule="a finite number > 0")
+        if not isinstance(force, bool | np.bool_):
+            p.add(column="force", value=force, rule="True or False")
         if method == "panjer" and not hasattr(freq, "a"):
             p.add(column="freq", value=freq, rule="Panjer needs an (a,b,0) or (a,b,1) count")
         p.raise_if_any()
@@ -266,7 +294,61 @@ class Aggregate(ResultMixin):
         end = max(far, m + big, 1e-12)
         if self.aggregate_coverage is not None and math.isfinite(self.aggregate_coverage.limit):
             end = min(end, self.aggregate_coverage.limit * 1.0001)
-        return _nice_step(end / (self.n - 1))
+        if self.discretization not in ("rounding", "unbiased"):
+            # lower/upper are biased on purpose (bounds): their moments are not a target
+            return _nice_step(end / (self.n - 1))
+        return self._refine_grid(end, q)
+
+    def _predicted_errors(self, h: float, n: int, q: float) -> list[tuple[str, float]]:
+        """Relative errors of the aggregate mean and std that the lattice of step h will have.
+
+        The compound moments follow from the discretised severity's: E[S] = E[N] m_f and
+        Var S = E[N] v_f + Var N m_f^2, so the grid's error is known before any transform.
+        Only the severity's own range is discretised (up to its 1 - q quantile), which is cheap.
+        """
+        t = self.theoretical_
+        Y = self.payment
+        top = getattr(Y, "max_payment", math.inf)
+        sev_end = float(Y.ppf(1.0 - q)) if math.isinf(top) else top
+        m = int(min(n, max(math.ceil(sev_end / h) + 2, 2), 2**22))
+        f = discretize(Y, h, m, method=self.discretization)
+        x = h * np.arange(m)
+        mf = float(np.dot(x, f))
+        vf = max(float(np.dot(x * x, f)) - mf * mf, 0.0)
+        en, vn = float(self.freq.mean()), float(self.freq.var())
+        errs = []
+        if t["mean"] > 0:
+            errs.append(("mean", abs(en * mf / t["mean"] - 1)))
+        if t["var"] > 0:
+            errs.append(("std", abs(math.sqrt(en * vf + vn * mf * mf) / math.sqrt(t["var"]) - 1)))
+        return errs
+
+    def _refine_grid(self, end: float, q: float) -> float:
+        """The step for a grid reaching ``end``; doubles the length (up to max_n) until the mean
+        and std are predicted within moment_rtol, else raises naming the step and n needed."""
+        n = self.n
+        while True:
+            h = _nice_step(end / (n - 1))
+            errs = self._predicted_errors(h, n, q)
+            if all(e <= self.moment_rtol for _, e in errs):
+                if n <= max(self.max_n, self.n):
+                    self.n = n
+                    return h
+                break
+            if n >= 2**30:  # beyond any machine: say so instead of looping on
+                h, n = None, None
+                break
+            n *= 2
+        first = ", ".join(f"{k} off by {e:.3g}" for k, e in
+                          self._predicted_errors(_nice_step(end / (self.n - 1)), self.n, q))
+        need = ("no grid up to 2**30 points reaches it; give step and n, or use "
+                "method='simulation'") if n is None else (
+            f"step={h:g} and n={n} (2**{int(math.log2(n))}) would be needed; pass them, "
+            f"raise max_n (now {self.max_n}) or loosen moment_rtol")
+        raise ValidationError("Aggregate", [Problem(
+            None, "n", self.n,
+            f"the automatic grid (step={_nice_step(end / (self.n - 1)):g}, n={self.n}) gives "
+            f"{first} (moment_rtol={self.moment_rtol:g}); {need}")])
 
     # --- computation ----------------------------------------------------------------------
     def _compute(self) -> None:
@@ -343,6 +425,12 @@ class Aggregate(ResultMixin):
             if is_finite(t["var"]) and t["var"] > 0:
                 errs.append(("std", abs(sd / math.sqrt(t["var"]) - 1)))
             bad = [(k, e) for k, e in errs if e > self.moment_rtol]
+            if bad and self.auto_step_ and self.mass_lost_ <= self.tol:
+                what = ", ".join(f"{k} off by {e:.3g}" for k, e in bad)
+                raise ValidationError("Aggregate", [Problem(
+                    None, "step", self.step,
+                    f"the automatic grid (n={self.n}) gives {what} (moment_rtol="
+                    f"{self.moment_rtol:g}); give a smaller step and a longer n")])
             if bad and self.mass_lost_ <= self.tol:
                 what = ", ".join(f"{k} off by {e:.3g}" for k, e in bad)
                 warnings.warn(
@@ -351,6 +439,11 @@ class Aggregate(ResultMixin):
                     DiscretizationWarning, stacklevel=4)
 
     def _simulate(self, size: int, seed) -> np.ndarray:
+        claims = float(size) * float(self.freq.mean())
+        check_work("Aggregate simulation", claims, limit=self.max_claims, force=self.force,
+                   chunk_claims=_compound.sims_per_block(float(self.freq.mean()))
+                   * float(self.freq.mean()),
+                   hint="lower n_sims, or use method='fft' for the distribution")
         Y = self.payment
         draw = fast_rvs(Y) if Y is self.severity else (lambda k, rng: Y.rvs(size=k, seed=rng))
         s = _compound.simulate(self.freq, draw, int(size), seed, float(self.freq.mean()))
@@ -414,13 +507,10 @@ class Aggregate(ResultMixin):
     def ppf(self, p):
         """Value-at-risk: the lower quantile inf{x : P(S <= x) >= p}.
 
-        Raises a ValidationError when ``p`` is outside [0, 1] or beyond what the grid holds.
+        Raises a ValidationError when ``p`` is outside [0, 1] (or NaN) or beyond what the grid
+        holds.
         """
-        p_arr = np.asarray(p, dtype=float)
-        bad = ~((p_arr >= 0) & (p_arr <= 1))
-        if np.any(bad):
-            raise ValidationError("Aggregate.ppf", [Problem(
-                None, "p", float(np.asarray(p_arr)[bad].flat[0]), "a probability in [0, 1]")])
+        p_arr = check_levels("Aggregate.ppf", p, name="p")
         if not self.is_discrete:
             return _scalar(self._approx_ppf(p_arr))
         cum = self._cum()
@@ -435,7 +525,8 @@ class Aggregate(ResultMixin):
         return _scalar(self._x[i])
 
     def value_at_risk(self, p):
-        """VaR at level p: the lower quantile (same as :meth:`ppf`)."""
+        """VaR at level p in (0, 1): the lower quantile (:meth:`ppf`)."""
+        check_levels("Aggregate.value_at_risk", p, name="p", closed=False)
         return self.ppf(p)
 
     def tvar(self, p, kind: str = "tvar"):
@@ -449,9 +540,7 @@ class Aggregate(ResultMixin):
         if kind not in ("tvar", "cte"):
             raise ValidationError("Aggregate.tvar", [Problem(None, "kind", kind,
                                                              "one of 'tvar', 'cte'")])
-        p_arr = np.atleast_1d(np.asarray(p, dtype=float))
-        if np.any(~((p_arr >= 0) & (p_arr < 1))):
-            raise ValidationError("Aggregate.tvar", [Problem(None, "p", p, "in [0, 1)")])
+        p_arr = np.atleast_1d(check_levels("Aggregate.tvar", p, name="p", closed=False))
         var = np.atleast_1d(self.ppf(p_arr))
         out = np.empty(len(p_arr))
         if not self.is_discrete:
@@ -497,6 +586,21 @@ class Aggregate(ResultMixin):
 
     # --- moments --------------------------------------------------------------------------
     def _moments_numeric(self) -> tuple[float, float, float]:
+        m, v, s = self._moments_computed()
+        # a lattice or a sample always has finite moments; the law may not: never report them
+        t = self.theoretical_
+        bounded = (self.aggregate_coverage is not None
+                   and math.isfinite(self.aggregate_coverage.limit))
+        if not bounded:
+            if math.isinf(t["mean"]):
+                return math.inf, math.inf, math.nan
+            if math.isinf(t["var"]):
+                return m, math.inf, math.nan
+            if math.isinf(t["skew"]):
+                return m, v, math.inf
+        return m, v, s
+
+    def _moments_computed(self) -> tuple[float, float, float]:
         if not self.is_discrete:
             m, sd, g = self._ms()
             return m, sd * sd, (g if self.method_ == "normal_power" else 0.0)
@@ -508,7 +612,11 @@ class Aggregate(ResultMixin):
         return m, v, s
 
     def mean(self) -> float:
-        """Mean of the computed distribution (see :meth:`describe` for the exact value)."""
+        """Mean of the computed distribution (see :meth:`describe` for the exact value).
+
+        ``inf`` when the mean of the model does not exist (a heavy-tailed severity), whatever
+        the method: the finite mean of a grid or a sample would be a number that does not exist.
+        """
         return self._moments_numeric()[0]
 
     def var(self) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special, stats
 
 from ..errors import Problems, ValidationError
-from ._checks import check_params
+from ._checks import check_levels, check_params
 from ._severity_base import Severity, quad_limited_moments
 
 __all__ = ["Empirical", "Mixture", "ScipySeverity", "Spliced", "as_severity"]
@@ -139,14 +139,14 @@ class Empirical(Severity):
             return _scalar(np.log(self.sf(x)))
 
     def ppf(self, q):
-        """Lower quantile: the smallest atom v with P(X <= v) >= q."""
-        q = np.asarray(q, dtype=float)
+        """Lower quantile: the smallest atom v with P(X <= v) >= q (q in [0, 1])."""
+        q = check_levels(f"{type(self).__name__}.ppf", q)
         idx = np.clip(np.searchsorted(self._cum, q, side="left"), 0, self.values.size - 1)
         return _scalar(np.where((q >= 0) & (q <= 1), self.values[idx], np.nan))
 
     def isf(self, q):
-        """ppf(1 - q)."""
-        return self.ppf(1.0 - np.asarray(q, dtype=float))
+        """ppf(1 - q) (q in [0, 1])."""
+        return self.ppf(1.0 - check_levels(f"{type(self).__name__}.isf", q))
 
     def _rvs(self, rng, size):
         u = rng.random(size)
@@ -285,8 +285,8 @@ class Spliced(Severity):
             return _scalar(np.log(self.sf(x)))
 
     def ppf(self, q):
-        """Quantile: the body's below w, the tail's above."""
-        q = np.asarray(q, dtype=float)
+        """Quantile: the body's below w, the tail's above (q in [0, 1])."""
+        q = check_levels(f"{type(self).__name__}.ppf", q)
         w = self.body_weight
         with np.errstate(divide="ignore", invalid="ignore"):
             qb = np.clip(q / w, 0, 1) * self._Fb if w > 0 else q * 0
@@ -296,8 +296,8 @@ class Spliced(Severity):
         return _scalar(out)
 
     def isf(self, q):
-        """ppf(1 - q)."""
-        return self.ppf(1.0 - np.asarray(q, dtype=float))
+        """ppf(1 - q) (q in [0, 1])."""
+        return self.ppf(1.0 - check_levels(f"{type(self).__name__}.isf", q))
 
     def _rvs(self, rng, size):
         return self.ppf(rng.random(size))
@@ -447,9 +447,9 @@ class Mixture(Severity):
 
     def ppf(self, q):
         """Lower quantile, by bisection between the components' quantiles."""
+        q = check_levels(f"{type(self).__name__}.ppf", q)
         if self._atoms is not None:
             return self._atoms.ppf(q)
-        q = np.asarray(q, dtype=float)
         qs = np.stack([np.asarray(c.ppf(q), dtype=float) for c in self.components])
         lo, hi = np.nanmin(qs, axis=0), np.nanmax(qs, axis=0)
         inside = (q > 0) & (q < 1)
@@ -467,8 +467,8 @@ class Mixture(Severity):
         return _scalar(out)
 
     def isf(self, q):
-        """ppf(1 - q)."""
-        return self.ppf(1.0 - np.asarray(q, dtype=float))
+        """ppf(1 - q) (q in [0, 1])."""
+        return self.ppf(1.0 - check_levels(f"{type(self).__name__}.isf", q))
 
     def _rvs(self, rng, size):
         n = 1 if size is None else int(np.prod(size))

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._base.rng import as_generator
 from ..errors import Problems
+from ._checks import check_levels
 from ._sevutil import as_severity_object, fast_rvs, is_finite, limited_moment, sf_left
 
 __all__ = ["AggregateCoverage", "Coverage", "CoveredSeverity"]
@@ -318,8 +319,8 @@ class CoveredSeverity:
         return _scalar(out)
 
     def ppf(self, q):
-        """Lower quantile inf{y : P(Y <= y) >= q}."""
-        q = np.asarray(q, dtype=float)
+        """Lower quantile inf{y : P(Y <= y) >= q} (q in [0, 1], else ValidationError)."""
+        q = check_levels("CoveredSeverity.ppf", q)
         if self.per == "payment":
             q = self._F_d + q * self._S_d
         return _scalar(self.coverage._pay(self.base.ppf(q)))

@@ -45,7 +45,7 @@ from scipy import special, stats
 
 from .._base.rng import as_generator
 from ..errors import Problems, ValidationError
-from ._checks import Parametric, check_params
+from ._checks import Parametric, check_levels, check_params
 
 # fit_frequency, registered by freqfit.py (see FrequencyDistribution.fit)
 _FITTER = None
@@ -146,8 +146,8 @@ class FrequencyDistribution(Parametric):
         return out[()] if out.ndim == 0 else out
 
     def ppf(self, q):
-        """Lower quantile ``inf{k : P(N <= k) >= q}`` (NaN for q outside [0, 1])."""
-        q = np.asarray(q, dtype=float)
+        """Lower quantile ``inf{k : P(N <= k) >= q}``; q outside [0, 1] (or NaN) raises."""
+        q = check_levels(f"{type(self).__name__}.ppf", q)
         lo, hi = self.support
         out = np.full(q.shape, np.nan)
         inside = (q > 0) & (q < 1)
