@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import Problems
 
-__all__ = ["FLAG_RULES", "RULES", "check_params", "check_levels"]
+__all__ = ["FLAG_RULES", "RULES", "check_levels", "check_params"]
 
 # rule name -> (predicate on a finite float, human text of the allowed range)
 RULES = {
@@ -60,8 +60,8 @@ def check_params(what: str, specs, problems: Problems | None = None) -> None:
     """Check ``(name, value, rule)`` triples; raise one ValidationError listing every failure.
 
     ``rule`` is a key of :data:`RULES` (numbers: NaN and infinities always fail) or of
-    :data:`FLAG_RULES` (True/False flags: 0, 1 and strings are refused, not coerced). If ``problems`` is given the
-    failures are added to it and nothing is raised (the caller raises once with its own checks).
+    :data:`FLAG_RULES` (True/False flags: 0, 1 and strings are refused, not coerced). If
+    ``problems`` is given the failures are added to it and nothing is raised (the caller raises once with its own checks).
     """
     own = problems is None
     probs = Problems(what) if own else problems
@@ -101,7 +101,7 @@ def check_levels(what: str, q, *, name: str = "q", closed: bool = True) -> np.nd
         probs = Problems(what)
         probs.add(column=name, value=q, rule=rule)
         probs.raise_if_any()
-    if isinstance(q, bool | np.bool_) or getattr(np.asarray(q), "dtype", None) == bool:
+    if np.asarray(q).dtype.kind == "b":  # True is not the level 1
         probs = Problems(what)
         probs.add(column=name, value=q, rule=rule)
         probs.raise_if_any()

@@ -37,9 +37,9 @@ import warnings
 import numpy as np
 from scipy import integrate, special
 
+from .._base.guard import DEFAULT_CLAIM_LIMIT, check_work
 from .._base.results import ResultMixin
 from ..errors import DiscretizationWarning, Problem, Problems, ValidationError
-from .._base.guard import DEFAULT_CLAIM_LIMIT, check_work
 from . import _compound
 from ._checks import check_levels
 from ._sevutil import as_severity_object, fast_rvs, is_finite
