@@ -61,7 +61,8 @@ def check_params(what: str, specs, problems: Problems | None = None) -> None:
 
     ``rule`` is a key of :data:`RULES` (numbers: NaN and infinities always fail) or of
     :data:`FLAG_RULES` (True/False flags: 0, 1 and strings are refused, not coerced). If
-    ``problems`` is given the failures are added to it and nothing is raised (the caller raises once with its own checks).
+    ``problems`` is given the failures are added to it and nothing is raised (the caller raises
+    once with its own checks).
     """
     own = problems is None
     probs = Problems(what) if own else problems
