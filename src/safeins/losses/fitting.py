@@ -34,7 +34,7 @@ import numpy as np
 from scipy import special, stats
 
 from .._base.results import ResultMixin
-from ..errors import Problem, Problems, ValidationError
+from ..errors import ConvergenceError, Problem, Problems, ValidationError
 from ._mle import MLEResult, fit_mle
 from .severity import (
     Burr,
@@ -521,8 +521,57 @@ def fit_severity(data, family, truncation=None, censoring=None, weights=None) ->
     return _fit(name, d, what)
 
 
+# dimensionless shape of each family's fit (name -> function of the fitted parameters and the
+# data's median): an MLE that runs to 0 or to infinity here sits on the edge of the family (a
+# point mass, or the exponential limit of a Pareto), not at an interior maximum
+_SHAPES = {
+    "gamma": lambda p, med: {"alpha": p[0]},
+    "lognormal": lambda p, med: {"sigma": p[1]},
+    "weibull": lambda p, med: {"tau": p[0]},
+    "pareto": lambda p, med: {"alpha": p[0], "theta / median": p[1] / med},
+    "genpareto": lambda p, med: {"sigma / median": p[1] / med},
+    "burr": lambda p, med: {"alpha": p[0], "gamma": p[2], "theta / median": p[1] / med},
+    "loglogistic": lambda p, med: {"gamma": p[0]},
+    "invgauss": lambda p, med: {"theta / mu": p[1] / p[0]},
+}
+_SHAPE_RANGE = (1e-6, 1e6)
+
+
+def _check_identifiable(name, d: _Data, what) -> None:
+    """Raise ConvergenceError when the data cannot identify the family's parameters."""
+    k = len(_FAMILIES[name][1])
+    distinct = np.unique(d.x[~d.cens]).size
+    if distinct < k:
+        raise ConvergenceError(
+            f"{what}: {k} parameters need at least {k} distinct uncensored losses, got "
+            f"{distinct} ({np.unique(d.x[~d.cens])[:3].tolist()}): the likelihood has no maximum "
+            "(it grows toward a point mass); fit 'exponential' or use Empirical")
+
+
+def _check_interior(name, nat, d: _Data, what) -> None:
+    """Raise ConvergenceError when the maximum found lies on the edge of the parameter space."""
+    if not np.all(np.isfinite(nat)):
+        raise ConvergenceError(f"{what}: the fit ended at non-finite parameters {nat.tolist()}")
+    if name == "genpareto" and nat[0] <= -1:
+        raise ConvergenceError(
+            f"{what}: xi = {nat[0]:.4g} <= -1: the GPD likelihood has no maximum there (it grows "
+            "without bound as the upper end approaches the largest loss); use another family")
+    shapes = _SHAPES.get(name)
+    if shapes is None:
+        return
+    lo, hi = _SHAPE_RANGE
+    med = float(np.median(d.x))
+    for label, v in shapes(nat, med).items():
+        if not (lo <= v <= hi):
+            raise ConvergenceError(
+                f"{what}: {label} = {v:.4g} runs to the edge of the family (allowed "
+                f"{lo:g} .. {hi:g}): the data have no interior maximum for this family "
+                "(too few or too regular losses, or a lighter tail than the family allows)")
+
+
 def _fit(name, d: _Data, what) -> SeverityFit:
     cls, names, transforms = _FAMILIES[name]
+    _check_identifiable(name, d, what)
 
     if name == "exponential":
         # closed form: exposure above the deductibles over the number of uncensored losses;
@@ -560,6 +609,7 @@ def _fit(name, d: _Data, what) -> SeverityFit:
         res2 = fit_mle(nll, res.nat, transforms, what)
         if res2.loglik >= res.loglik:
             res = res2
+    _check_interior(name, np.asarray(res.nat, dtype=float), d, what)
     return SeverityFit(name, cls(*res.nat), names, res, d)
 
 

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -226,18 +227,26 @@ def _fit_sm_zero_inflated(family, X, y, offset, Z, what):
         start.append(_alpha_moment(y, mu))
     # BFGS with the analytic score; statsmodels' Newton uses a numerical Hessian for ZINB and
     # is both slower and less stable there
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit(start_params=np.asarray(start), method="bfgs", maxiter=5000, disp=0,
-                        gtol=1e-7)
-    conv = bool(res.mle_retvals.get("converged", False))
-    params = np.asarray(res.params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            cov = np.asarray(res.cov_params())
-        except ValueError:  # singular Hessian: typically the inflation part at its boundary
-            cov = np.linalg.pinv(-model.hessian(params))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = model.fit(start_params=np.asarray(start), method="bfgs", maxiter=5000, disp=0,
+                            gtol=1e-7)
+        conv = bool(res.mle_retvals.get("converged", False))
+        params = np.asarray(res.params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                cov = np.asarray(res.cov_params())
+            except ValueError:  # singular Hessian: typically the inflation part at its boundary
+                cov = np.linalg.pinv(-model.hessian(params))
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+        # a degenerate likelihood (no excess zeros, no extra dispersion) makes the Hessian
+        # singular or non-finite; that is a fit without an interior maximum, not a crash
+        raise ConvergenceError(
+            f"{what}: {type(model).__name__} has no interior maximum on these data "
+            f"({type(err).__name__}: {err}); the data show no excess zeros or no extra "
+            "dispersion: use family='poisson' or 'negbin'") from None
     pi = 1.0 / (1.0 + np.exp(-(Z @ params[:kz])))
     boundary = bool(np.max(pi) < 1e-4)
     finite_count = np.all(np.isfinite(np.diag(cov)[kz:kz + kx]))
@@ -260,8 +269,9 @@ def _fit_sm_zero_inflated(family, X, y, offset, Z, what):
     if family == "zinb":
         fit.alpha = float(params[-1])
         fit.alpha_se = float(np.sqrt(cov[-1, -1]))
-        if fit.alpha <= 0:
-            raise ConvergenceError(f"{what}: ZINB alpha estimate {fit.alpha:.3g} <= 0; "
+        if fit.alpha <= 0 or fit.alpha < 1e-8 or not math.isfinite(fit.alpha_se):
+            raise ConvergenceError(f"{what}: ZINB alpha estimate {fit.alpha:.3g} is at its "
+                                   "boundary 0 (no extra dispersion beyond the zero inflation); "
                                    "use family='zip'")
     _ = sm  # statsmodels.api import registers the families used above
     return fit

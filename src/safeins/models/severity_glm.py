@@ -180,11 +180,30 @@ class SeverityGLM:
         if np.linalg.matrix_rank(X) < k:
             raise ValidationError(self._what, [Problem(None, "factors", self.factors,
                                   "design columns are linearly dependent (aliased factors)")])
+        if np.ptp(np.log(y)) <= 1e-12:
+            raise ConvergenceError(
+                f"{self._what}: every cost equals {float(y[0]):.6g}: a severity GLM needs varying "
+                "costs (with no spread the dispersion is 0 and the likelihood has no maximum); "
+                "use the constant as the base cost")
         self._design, self.amounts_name_, self.weights_name_ = design, amounts, weights
-        if self.family == "lognormal":
-            self._fit_lognormal(X, y, w)
-        else:
-            self._fit_glm(X, y, w)
+        try:
+            if self.family == "lognormal":
+                self._fit_lognormal(X, y, w)
+            else:
+                self._fit_glm(X, y, w)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+            if isinstance(err, ValidationError):
+                raise
+            raise ConvergenceError(f"{self._what}: the fit failed numerically "
+                                   f"({type(err).__name__}: {err})") from None
+        # inverse Gaussian's dispersion is in 1/yuan: compare it on the scale of the mean
+        unit_free = self.dispersion_ * (float(np.average(y, weights=w))
+                                        if self.family == "inverse_gaussian" else 1.0)
+        if not (math.isfinite(unit_free) and unit_free > 1e-12
+                and np.all(np.isfinite(self._beta))):
+            raise ConvergenceError(
+                f"{self._what}: the factors explain every cost exactly (dispersion "
+                f"{self.dispersion_:.3g}): no residual spread to estimate; the fit is degenerate")
         self.n_obs_, self.n_params_ = n, k + 1
         self.aic_ = -2 * self.loglik_ + 2 * self.n_params_
         self.bic_ = -2 * self.loglik_ + self.n_params_ * math.log(n)
