@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from .._base.threads import limit_threads
 from ..errors import ConvergenceError
 
 __all__ = ["MLEResult", "fit_mle", "numerical_hessian"]
@@ -95,7 +96,16 @@ class MLEResult:
 
 
 def fit_mle(nll_nat, start_nat, transforms, what: str = "fit") -> MLEResult:
-    """Minimise ``nll_nat(natural params)`` over the transformed scale; covariance by Hessian."""
+    """Minimise ``nll_nat(natural params)`` over the transformed scale; covariance by Hessian.
+
+    Runs with BLAS/OpenMP capped to one thread: these fits are small, and on a loaded machine
+    idle threads cost far more than they save.
+    """
+    with limit_threads(rows=0):
+        return _fit_mle(nll_nat, start_nat, transforms, what)
+
+
+def _fit_mle(nll_nat, start_nat, transforms, what):
 
     def nll_t(t):
         try:

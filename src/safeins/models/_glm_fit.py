@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from .._base.threads import limit_threads
 from ..errors import ConvergenceError
 
 __all__ = [
@@ -182,6 +183,11 @@ def _sm_glm(X, y, offset, alpha, start, what):
 def fit_statsmodels(family: str, X: np.ndarray, y: np.ndarray, offset: np.ndarray,
                     Z: np.ndarray | None = None, *, what: str = "FrequencyGLM") -> EngineFit:
     """Fit with statsmodels on a dense design ``X`` (intercept first; ``Z`` for inflation)."""
+    with limit_threads(rows=len(y)):
+        return _fit_statsmodels(family, X, y, offset, Z, what)
+
+
+def _fit_statsmodels(family, X, y, offset, Z, what):
     if family in ("zip", "zinb"):
         return _fit_sm_zero_inflated(family, X, y, offset, Z, what)
     res = _sm_glm(X, y, offset, 0.0, None, what)
@@ -341,6 +347,11 @@ def _glum_fit(Xt, y, offset, alpha, start, what):
 def fit_glum(family: str, Xt, y: np.ndarray, offset: np.ndarray, *,
              what: str = "FrequencyGLM") -> EngineFit:
     """Fit Poisson or NB2 with glum on a tabmat design (no intercept column; None if no factor)."""
+    with limit_threads(rows=len(y)):
+        return _fit_glum(family, Xt, y, offset, what)
+
+
+def _fit_glum(family, Xt, y, offset, what):
     beta = _glum_fit(Xt, y, offset, 0.0, None, what)
     beta, cov, mu = _newton_polish(Xt, y, offset, beta, 0.0, what)
     if family == "poisson":

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from .._base.results import ResultMixin
+from .._base.threads import limit_threads
 from ..errors import ConfigError, ConvergenceError, Problem, Problems, ValidationError
 from ._design import Design, linear_predictor, wald_relativities
 
@@ -187,10 +188,11 @@ class SeverityGLM:
                 "use the constant as the base cost")
         self._design, self.amounts_name_, self.weights_name_ = design, amounts, weights
         try:
-            if self.family == "lognormal":
-                self._fit_lognormal(X, y, w)
-            else:
-                self._fit_glm(X, y, w)
+            with limit_threads(rows=len(y)):
+                if self.family == "lognormal":
+                    self._fit_lognormal(X, y, w)
+                else:
+                    self._fit_glm(X, y, w)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
             if isinstance(err, ValidationError):
                 raise
