@@ -61,7 +61,7 @@ class Empirical(Severity):
                 probs.add(
                     column="weights",
                     value=weights,
-                    rule=f"numbers, one per value ({v.size})",
+                    rule=f"numbers, one per entry of values ({v.size} values)",
                 )
                 probs.raise_if_any()
             for i in np.flatnonzero(~np.isfinite(w) | (w < 0)):
@@ -197,16 +197,16 @@ class Spliced(Severity):
         check_params("Spliced", [("threshold", threshold, "positive")], probs)
         if body_weight is not None:
             check_params("Spliced", [("body_weight", body_weight, "prob")], probs)
+        self.body = _severity_field(body, "body", probs)
+        self.tail = _severity_field(tail, "tail", probs)
         probs.raise_if_any()
-        self.body = as_severity(body)
-        self.tail = as_severity(tail)
         c = self.threshold = float(threshold)
         self._Fb = float(self.body.cdf(c))
         self._St = float(self.tail.sf(c))
         if self._Fb <= 0:
-            probs.add(column="body", value=self.body, rule=f"must put mass on [0, {c:g}]")
+            probs.add(column="body", value=self.body, rule=f"must put mass on [0, threshold={c:g}]")
         if self._St <= 0:
-            probs.add(column="tail", value=self.tail, rule=f"must put mass above {c:g}")
+            probs.add(column="tail", value=self.tail, rule=f"must put mass above threshold={c:g}")
         probs.raise_if_any()
         if body_weight is None:
             A = float(self.body.pdf(c)) / self._Fb
@@ -325,6 +325,16 @@ class Spliced(Severity):
         return np.where(u <= c, low, high)
 
 
+def _severity_field(obj, name: str, probs: Problems):
+    """``as_severity(obj)``, or a problem naming the parameter ``name`` (None when refused)."""
+    try:
+        return as_severity(obj)
+    except ValidationError:
+        probs.add(column=name, value=obj,
+                  rule="a safeins severity or a frozen scipy.stats continuous distribution")
+        return None
+
+
 def _problem(column, value, rule):
     from ..errors import Problem
 
@@ -345,10 +355,14 @@ class Mixture(Severity):
 
     def __init__(self, components, weights):
         probs = Problems("Mixture")
-        comps = list(components)
+        try:
+            comps = [] if isinstance(components, str | bytes) else list(components)
+        except TypeError:  # a number or None: not a collection of severities
+            comps = []
         w = np.asarray(weights, dtype=float).ravel() if _numeric(weights) else None
         if not comps:
-            probs.add(column="components", value=components, rule="at least one severity")
+            probs.add(column="components", value=components,
+                      rule="a non-empty list of severities")
         if w is None or w.size != len(comps):
             probs.add(
                 column="weights", value=weights, rule=f"numbers, one per component ({len(comps)})"
@@ -358,8 +372,9 @@ class Mixture(Severity):
             probs.add(row=int(i), column="weights", value=float(w[i]), rule="finite and >= 0")
         if not probs and abs(w.sum() - 1.0) > 1e-9:
             probs.add(column="weights", value=float(w.sum()), rule="must sum to 1")
+        self.components = [_severity_field(c, f"components[{i}]", probs)
+                           for i, c in enumerate(comps)]
         probs.raise_if_any()
-        self.components = [as_severity(c) for c in comps]
         self.weights = w
         self.is_discrete = all(c.is_discrete for c in self.components)
         if all(isinstance(c, Empirical) for c in self.components):

@@ -230,6 +230,10 @@ class CoveredSeverity:
 
     def __init__(self, sev, coverage: Coverage, per: str = "loss"):
         _check_per(per)
+        if not isinstance(coverage, Coverage):
+            p = Problems("Coverage.severity")
+            p.add(column="coverage", value=coverage, rule="a Coverage")
+            p.raise_if_any()
         self.base = as_severity_object(sev, "Coverage.severity")
         self.coverage = coverage
         self.per = per

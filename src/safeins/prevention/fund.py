@@ -23,11 +23,13 @@ safeins.errors.RegimeBreachError: PreventionFund: share 0.25 ... prevention_cap 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem, RegimeBreachError, SafeinsWarning, ValidationError
+from ..errors import Problem, Problems, RegimeBreachError, SafeinsWarning, ValidationError
+from ..losses._checks import check_params
 from ._inputs import premium_series
 from .catalog import ServiceCatalog
 
@@ -79,9 +81,14 @@ class PreventionFund:
         if not (isinstance(value, int | float | np.floating) and not isinstance(value, bool)
                 and 0 <= float(value) <= 1):
             problems.append(Problem(None, name, value, "a fraction of collected premium in [0, 1]"))
-        if not (np.ndim(min_per_enterprise) == 0 and np.isfinite(float(min_per_enterprise))
-                and float(min_per_enterprise) >= 0):
-            problems.append(Problem(None, "min_per_enterprise", min_per_enterprise, "a number >= 0 (yuan)"))
+        flags = Problems("PreventionFund")
+        check_params("PreventionFund", [("min_per_enterprise", min_per_enterprise, "nonneg"),
+                                        ("carry_over", carry_over, "bool_or_none"),
+                                        ("allow_breach", allow_breach, "bool")], flags)
+        problems.extend(flags.items)
+        if not (catalog == "default" or isinstance(catalog, str | Path | ServiceCatalog)):
+            problems.append(Problem(None, "catalog", catalog,
+                                    "a catalogue name, a path to its TOML, or a ServiceCatalog"))
         reg = None
         if regime is not None:
             from ..domain import regimes

@@ -36,6 +36,52 @@ from .catalog import ServiceCatalog
 __all__ = ["Params", "ResponseCurve", "ResponseModel"]
 
 
+def _numbers(x):
+    """``x`` as a float array, or None when it holds anything but numbers (text, None, booleans)."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):
+        return None
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        return None
+    return arr.astype(float)
+
+
+def _check_model_inputs(catalog, sector, headcount, standardization, hazard_share) -> None:
+    """One ValidationError naming every bad ResponseModel argument."""
+    problems = []
+    if not isinstance(catalog, ServiceCatalog):
+        problems.append(Problem(None, "catalog", catalog, "a ServiceCatalog "
+                                "(ServiceCatalog.load('default'))"))
+    if isinstance(sector, str) or np.ndim(sector) != 1 or len(sector) == 0:
+        problems.append(Problem(None, "sector", sector,
+                                "a non-empty list of sector codes, one per enterprise"))
+        raise ValidationError("ResponseModel", problems)
+    n = len(sector)
+    for i, s in enumerate(sector):
+        if not isinstance(s, str) or not s:
+            problems.append(Problem(i, "sector", s, "a sector code (text)"))
+    for name, value, ok, rule in (
+        ("headcount", headcount, lambda a: np.isfinite(a) & (a > 0), "finite and > 0 (people)"),
+        ("hazard_share", hazard_share, lambda a: (a >= 0) & (a <= 1), "a share in [0, 1]"),
+    ):
+        if value is None:
+            continue
+        arr = _numbers(value)
+        if arr is None or arr.shape != (n,):
+            problems.append(Problem(None, name, value, f"numbers, one per enterprise ({n})"))
+            continue
+        for i in np.flatnonzero(~ok(arr))[:50]:
+            problems.append(Problem(i, name, float(arr[i]), rule))
+    if standardization is not None and (isinstance(standardization, str)
+                                        or np.ndim(standardization) != 1
+                                        or len(standardization) != n):
+        problems.append(Problem(None, "standardization", standardization,
+                                f"one grade per enterprise ({n}), or None"))
+    if problems:
+        raise ValidationError("ResponseModel", problems)
+
+
 @dataclass(frozen=True)
 class ResponseCurve:
     """λ(x) = λ0 (1 - r_max (1 - exp(-x / k))), vectorised over x, r_max and k.
@@ -52,13 +98,12 @@ class ResponseCurve:
     k: float | np.ndarray
 
     def __post_init__(self):
-        r = np.asarray(self.r_max, dtype=float)
-        k = np.asarray(self.k, dtype=float)
+        r, k = _numbers(self.r_max), _numbers(self.k)
         problems = []
-        if not np.all((r >= 0) & (r <= 1)):
-            problems.append(Problem(None, "r_max", self.r_max, "between 0 and 1"))
-        if not np.all(np.isfinite(k) & (k > 0)):
-            problems.append(Problem(None, "k", self.k, "finite and > 0 (yuan)"))
+        if r is None or not np.all((r >= 0) & (r <= 1)):
+            problems.append(Problem(None, "r_max", self.r_max, "numbers between 0 and 1"))
+        if k is None or not np.all(np.isfinite(k) & (k > 0)):
+            problems.append(Problem(None, "k", self.k, "finite numbers > 0 (yuan)"))
         if problems:
             raise ValidationError("ResponseCurve", problems)
 
@@ -140,6 +185,7 @@ class ResponseModel:
 
     def __init__(self, catalog: ServiceCatalog, sector, headcount=None, standardization=None,
                  hazard_share=None):
+        _check_model_inputs(catalog, sector, headcount, standardization, hazard_share)
         self.catalog = catalog
         self.services = catalog.codes
         sector = np.asarray(sector, dtype=object)
