@@ -15,10 +15,12 @@ from __future__ import annotations
 import inspect
 import warnings
 
-from safeins._base.results import ResultMixin
-from safeins.errors import SafeinsError, SafeinsWarning
+import numpy as np
 
-__all__ = ["ClampWarning", "CredibilityEstimator", "NotFittedError"]
+from safeins._base.results import ResultMixin
+from safeins.errors import Problems, SafeinsError, SafeinsWarning
+
+__all__ = ["ClampWarning", "CredibilityEstimator", "NotFittedError", "check_iteration"]
 
 
 class NotFittedError(SafeinsError, AttributeError):
@@ -79,3 +81,11 @@ class CredibilityEstimator(ResultMixin):
 
             return f"<pre>{html.escape(repr(self))}</pre>"
         return super()._repr_html_()
+
+
+def check_iteration(p: Problems, tol, maxit) -> None:
+    """Add a problem for a ``tol`` outside (0, 1) or a ``maxit`` that is not an integer >= 1."""
+    p.check(isinstance(tol, float | int) and not isinstance(tol, bool) and 0 < tol < 1,
+            column="tol", value=tol, rule="a number in (0, 1)")
+    p.check(isinstance(maxit, int | np.integer) and not isinstance(maxit, bool) and maxit >= 1,
+            column="maxit", value=maxit, rule="an integer >= 1")

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from safeins.errors import ConvergenceError, Problems
-from safeins.models._credibility_base import CredibilityEstimator, warn_clamp
+from safeins.models._credibility_base import CredibilityEstimator, check_iteration, warn_clamp
 from safeins.models._credibility_data import prepare_long
 
 __all__ = ["HachemeisterRegression"]
@@ -136,6 +136,23 @@ class HachemeisterRegression(CredibilityEstimator):
         self.degree = degree
         self.tol = tol
         self.maxit = maxit
+        self._check_params()
+
+    def _check_params(self) -> str:
+        """The resolved method, after checking every parameter (one error naming each bad one)."""
+        p_ = Problems("HachemeisterRegression")
+        ok_intercept = isinstance(self.intercept, str) and self.intercept in INTERCEPTS
+        p_.check(ok_intercept, column="intercept", value=self.intercept,
+                 rule=f"one of {', '.join(INTERCEPTS)}")
+        method = self._resolved_method() if ok_intercept else self.method
+        allowed = ("iterative",) if self.intercept == "origin" else ("buhlmann-gisler", "iterative")
+        p_.check(isinstance(method, str) and method in allowed, column="method", value=self.method,
+                 rule=f"with intercept={self.intercept!r}: one of {', '.join(allowed)} or None")
+        p_.check(isinstance(self.degree, int | np.integer) and not isinstance(self.degree, bool)
+                 and self.degree >= 1, column="degree", value=self.degree, rule="an integer >= 1")
+        check_iteration(p_, self.tol, self.maxit)
+        p_.raise_if_any()
+        return method
 
     def _resolved_method(self) -> str:
         if self.method is not None:
@@ -145,16 +162,7 @@ class HachemeisterRegression(CredibilityEstimator):
     def fit(self, data: pd.DataFrame, group: str, value: str, weight: str | None = None,
             time: str = "time"):
         """Fit on a long table: one row per group and time point."""
-        p_ = Problems("HachemeisterRegression")
-        p_.check(self.intercept in INTERCEPTS, column="intercept", value=self.intercept,
-                 rule=f"one of {', '.join(INTERCEPTS)}")
-        method = self._resolved_method()
-        allowed = ("iterative",) if self.intercept == "origin" else ("buhlmann-gisler", "iterative")
-        p_.check(method in allowed, column="method", value=self.method,
-                 rule=f"with intercept={self.intercept!r}: one of {', '.join(allowed)} or None")
-        p_.check(isinstance(self.degree, int) and self.degree >= 1, column="degree",
-                 value=self.degree, rule="an integer >= 1")
-        p_.raise_if_any()
+        method = self._check_params()
         p = self.degree + 1
         prep = prepare_long(data, levels=[group], value=value, weight=weight, period=time,
                             what="HachemeisterRegression", min_periods=p + 1,

@@ -33,6 +33,7 @@ from safeins.models._credibility_base import (
     ClampWarning,
     CredibilityEstimator,
     NotFittedError,
+    check_iteration,
     warn_clamp,
 )
 from safeins.models._credibility_data import prepare_long, prepare_matrix
@@ -114,6 +115,7 @@ class BuhlmannStraub(CredibilityEstimator):
         self.complement = complement
         self.tol = tol
         self.maxit = maxit
+        self._check_params()  # again in fit: set after construction, a parameter may change
 
     # --- fitting -----------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, group: str, value: str, weight: str | None = None,
@@ -151,14 +153,12 @@ class BuhlmannStraub(CredibilityEstimator):
 
     def _check_params(self) -> None:
         p = Problems(self._what)
-        p.check(self.estimator in METHODS, column="estimator", value=self.estimator,
-                rule=f"one of {', '.join(METHODS)}")
-        p.check(self.complement in COMPLEMENTS, column="complement", value=self.complement,
+        p.check(isinstance(self.estimator, str) and self.estimator in METHODS,
+                column="estimator", value=self.estimator, rule=f"one of {', '.join(METHODS)}")
+        p.check(isinstance(self.complement, str) and self.complement in COMPLEMENTS,
+                column="complement", value=self.complement,
                 rule=f"one of {', '.join(COMPLEMENTS)}")
-        p.check(isinstance(self.tol, float | int) and 0 < self.tol < 1, column="tol",
-                value=self.tol, rule="a number in (0, 1)")
-        p.check(isinstance(self.maxit, int) and self.maxit >= 1, column="maxit", value=self.maxit,
-                rule="an integer >= 1")
+        check_iteration(p, self.tol, self.maxit)
         p.raise_if_any()
 
     def _fit_prepared(self, prep, group_name: str):
@@ -322,17 +322,30 @@ class HierarchicalCredibility(CredibilityEstimator):
         self.method = method
         self.tol = tol
         self.maxit = maxit
+        self._check_params()
+
+    def _check_params(self) -> list:
+        """The levels as a list, after checking every parameter (one error naming each bad one)."""
+        p = Problems("HierarchicalCredibility")
+        if isinstance(self.levels, str):
+            levels = [self.levels]
+        elif isinstance(self.levels, list | tuple):
+            levels = list(self.levels)
+        else:
+            levels = []
+        p.check(len(levels) >= 1 and all(isinstance(v, str) and v for v in levels)
+                and len(set(levels)) == len(levels), column="levels",
+                value=self.levels, rule="one or more distinct column names")
+        p.check(isinstance(self.method, str) and self.method in METHODS, column="method",
+                value=self.method, rule=f"one of {', '.join(METHODS)}")
+        check_iteration(p, self.tol, self.maxit)
+        p.raise_if_any()
+        return levels
 
     def fit(self, data: pd.DataFrame, value: str, weight: str | None = None,
             period: str | None = None):
         """Fit on a long table with one column per level, one row per entity and period."""
-        p = Problems("HierarchicalCredibility")
-        levels = list(self.levels) if not isinstance(self.levels, str) else [self.levels]
-        p.check(len(levels) >= 1 and len(set(levels)) == len(levels), column="levels",
-                value=self.levels, rule="one or more distinct column names")
-        p.check(self.method in METHODS, column="method", value=self.method,
-                rule=f"one of {', '.join(METHODS)}")
-        p.raise_if_any()
+        levels = self._check_params()
         prep = prepare_long(data, levels=levels, value=value, weight=weight, period=period,
                             what="HierarchicalCredibility")
         res = fit_hierarchy(prep.codes, prep.parents, prep.value, prep.weight, method=self.method,
