@@ -119,11 +119,13 @@ class ExperienceRating(CredibilityEstimator):
                 and floor > ceiling):
             p.add(column="cap", value=self.cap, rule="the floor must not exceed the ceiling")
         if self.k is not None:
-            p.check(isinstance(self.k, int | float) and self.k >= 0 and not math.isnan(self.k),
+            p.check(isinstance(self.k, int | float) and not isinstance(self.k, bool)
+                    and self.k >= 0 and not math.isnan(self.k),
                     column="k", value=self.k, rule="a number >= 0 (inf: no credibility)")
-        if self.credibility == "limited-fluctuation":
+        if self.credibility == "limited-fluctuation" or self.full_credibility is not None:
             f = self.full_credibility
-            p.check(isinstance(f, int | float) and math.isfinite(f) and f > 0,
+            p.check(isinstance(f, int | float) and not isinstance(f, bool) and math.isfinite(f)
+                    and f > 0,
                     column="full_credibility", value=f,
                     rule="a finite number > 0 in exposure units is required for "
                          "limited-fluctuation (e.g. limited_fluctuation_standard(0.9, 0.05) "
