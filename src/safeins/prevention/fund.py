@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._base.resources import shipped_toml
 from ..errors import Problem, Problems, RegimeBreachError, SafeinsWarning, ValidationError
 from ..losses._checks import check_params
 from ._inputs import premium_series
@@ -86,7 +87,12 @@ class PreventionFund:
                                         ("carry_over", carry_over, "bool_or_none"),
                                         ("allow_breach", allow_breach, "bool")], flags)
         problems.extend(flags.items)
-        if not (catalog == "default" or isinstance(catalog, str | Path | ServiceCatalog)):
+        if isinstance(catalog, str | Path):
+            try:  # only locate the file here; it is read when first needed
+                shipped_toml("services", catalog, "PreventionFund")
+            except ValidationError as err:
+                problems.extend(Problem(None, "catalog", p.value, p.rule) for p in err._problems)
+        elif not isinstance(catalog, ServiceCatalog):
             problems.append(Problem(None, "catalog", catalog,
                                     "a catalogue name, a path to its TOML, or a ServiceCatalog"))
         reg = None

@@ -132,6 +132,10 @@ class BonusMalus:
                  labels: Sequence[str] | None = None, grades: dict | None = None,
                  nb_shape: float | None = None):
         problems = Problems("BonusMalus")
+        if labels is not None and (isinstance(labels, str | bytes) or np.ndim(labels) != 1):
+            problems.add(column="labels", value=labels,
+                         rule="a list of class names (one per class), or None")
+            problems.raise_if_any()
         rows = transitions
         if isinstance(transitions, dict):
             keys = list(transitions)
@@ -153,7 +157,11 @@ class BonusMalus:
         self.start = self._index(start, "start", n, problems)
         self.relativities = None
         if relativities is not None:
-            rel = np.asarray(relativities, dtype=float)
+            try:  # text or objects are refused below, never coerced
+                rel = (np.asarray(relativities, dtype=float)
+                       if np.asarray(relativities).dtype.kind in "iuf" else np.full(0, np.nan))
+            except (TypeError, ValueError):
+                rel = np.full(0, np.nan)
             if rel.shape != (n,) or not np.all(np.isfinite(rel)) or np.any(rel < 0):
                 problems.add(column="relativities", value=relativities,
                              rule=f"{n} finite numbers >= 0, one per class")

@@ -52,7 +52,8 @@ PrincipleField = Annotated[
     }),
 ]
 
-Ratio = Annotated[float, pydantic.Field(ge=0, lt=1)]
+# strict: True, "0.05" or "5%" are refused instead of being read as numbers
+Ratio = Annotated[float, pydantic.Field(ge=0, lt=1, strict=True)]
 
 
 class Loadings(Config):
@@ -84,7 +85,7 @@ class Loadings(Config):
     principle: PrincipleField = pydantic.Field(
         default_factory=lambda: _principles.StandardDeviation(0.1))
     regime: str = "national-2025"
-    override: bool = False
+    override: Annotated[bool, pydantic.Field(strict=True)] = False
 
     @pydantic.field_validator("regime")
     @classmethod
