@@ -366,3 +366,70 @@ def test_pmf_cdf_and_mean_within_the_reported_error(mu, shape, scale, method, di
     if not warned:
         assert agg.mass_lost_ <= agg.tol
         assert abs(agg.mean() / (mu * shape * scale) - 1) <= agg.moment_rtol
+
+
+# --- hardening: grids that meet their tolerance, moments that do not exist, guarded runs ---------
+def test_automatic_grid_meets_moment_rtol_for_a_large_portfolio():
+    # the reported case: Poisson(1e5) x lognormal(9, 1) used to come out 18.6 % low with a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DiscretizationWarning)
+        agg = Aggregate(Poisson(1e5), LogNormal(9.0, 1.0))
+    exact_mean = 1e5 * math.exp(9.5)
+    exact_sd = math.sqrt(1e5 * math.exp(20.0))
+    assert agg.n > 2**16  # the grid was lengthened, not left coarse
+    assert abs(agg.mean() / exact_mean - 1) <= agg.moment_rtol
+    assert abs(agg.std() / exact_sd - 1) <= agg.moment_rtol
+
+
+def test_automatic_grid_says_which_step_and_length_it_needs():
+    with pytest.raises(ValidationError) as err:
+        Aggregate(Poisson(1e4), LogNormal(9.0, 1.0), n=2**12, max_n=2**12)
+    text = str(err.value)
+    assert "mean off by" in text and "step=2500" in text and "n=65536" in text
+    # the grid it names does meet the tolerance
+    agg = Aggregate(Poisson(1e4), LogNormal(9.0, 1.0), step=2500.0, n=65536)
+    assert abs(agg.mean() / (1e4 * math.exp(9.5)) - 1) <= agg.moment_rtol
+
+
+@pytest.mark.parametrize("method", ["fft", "panjer", "simulation"])
+def test_a_severity_without_mean_gives_inf_in_every_method(method):
+    from safeins.losses import Pareto
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscretizationWarning)
+        agg = Aggregate(Poisson(3.0), Pareto(0.8, 100.0), method=method, step=10.0, n=2**12,
+                        n_sims=2000, seed=1)
+    assert agg.mean() == math.inf and agg.var() == math.inf and agg.std() == math.inf
+    d = agg.describe()
+    assert d.loc["mean", "computed"] == math.inf
+    # a lattice or a sample of it still has a finite average: that number must not be reported
+    assert math.isfinite(agg._moments_computed()[0])
+
+
+@pytest.mark.parametrize("method", ["fft", "simulation"])
+def test_a_severity_without_variance_keeps_its_mean_but_not_its_std(method):
+    from safeins.losses import Pareto
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscretizationWarning)
+        agg = Aggregate(Poisson(3.0), Pareto(1.5, 100.0), method=method, step=5.0, n=2**14,
+                        n_sims=4000, seed=2)
+    assert math.isfinite(agg.mean()) and agg.var() == math.inf and math.isnan(agg.skew())
+    # an aggregate limit bounds the annual payment: then every moment exists again
+    capped = Aggregate(Poisson(3.0), Pareto(1.5, 100.0), method="fft", step=5.0, n=2**12,
+                       aggregate_coverage=AggregateCoverage(limit=5000.0))
+    assert math.isfinite(capped.var())
+
+
+def test_simulation_larger_than_the_limit_needs_force():
+    from safeins.errors import WorkLimitError
+
+    with pytest.raises(WorkLimitError, match="force=True") as err:
+        Aggregate(Poisson(1e4), G, method="simulation", n_sims=10**6, max_claims=1e9)
+    assert "1e+10 claims" in str(err.value) and "min" in str(err.value)
+    forced = Aggregate(Poisson(50.0), G, method="simulation", n_sims=100, max_claims=1e3,
+                       force=True, seed=3)
+    assert forced.mean() > 0
+    small = Aggregate(Poisson(50.0), G, method="simulation", n_sims=100, max_claims=1e4, seed=3)
+    with pytest.raises(WorkLimitError):
+        small.rvs(10**5)  # later draws are guarded the same way

@@ -210,3 +210,53 @@ def test_more_families_recover_parameters(family, true):
     assert fit.converged_
     for k, v in fit.params_.items():
         assert abs(v - true.params[k]) < 4.5 * fit.bse_[k], k
+
+
+# --- degenerate data: ConvergenceError, never absurd parameters ------------------------------------
+TWO_PARAMETER = ["gamma", "lognormal", "weibull", "pareto", "genpareto", "loglogistic", "invgauss"]
+
+
+@pytest.mark.parametrize("family", [*TWO_PARAMETER, "burr"])
+@pytest.mark.parametrize("data", [[250.0] * 12, [250.0]], ids=["constant", "single"])
+def test_constant_or_single_losses_raise_convergence_error(family, data):
+    from safeins.errors import ConvergenceError
+
+    with pytest.raises(ConvergenceError, match="distinct"):
+        fit_severity(np.array(data), family)
+
+
+def test_exponential_is_identified_by_one_loss():
+    fit = fit_severity(np.array([250.0]), "exponential")
+    assert fit.params_["theta"] == pytest.approx(250.0)
+
+
+@pytest.mark.parametrize("family, data, label", [
+    ("pareto", [100.0, 100.0, 200.0], "alpha"),          # lighter than any Pareto: alpha -> inf
+    ("genpareto", [100.0, 100.0, 200.0], "xi"),          # likelihood unbounded for xi < -1
+    ("burr", [100.0, 100.0, 200.0], "distinct"),         # 3 parameters, 2 distinct losses
+])
+def test_maximum_on_the_edge_of_the_family_raises(family, data, label):
+    from safeins.errors import ConvergenceError
+
+    with pytest.raises(ConvergenceError, match=label):
+        fit_severity(np.array(data), family)
+
+
+def test_compare_severity_reports_degenerate_families_without_failing():
+    table = compare_severity(np.array([100.0, 100.0, 200.0]), ["exponential", "pareto", "burr"])
+    assert table.index[0] == "exponential"
+    assert table.loc["pareto", "note"].startswith("ConvergenceError")
+    assert math.isnan(table.loc["burr", "aic"])
+
+
+def test_zinb_without_extra_dispersion_raises_convergence_error():
+    import pandas as pd
+
+    import safeins as si
+    from safeins.errors import ConvergenceError
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"sector": rng.choice(["a", "b"], 1500), "exposure": 1.0})
+    df["accidents"] = rng.poisson(0.3, 1500)  # plain Poisson: no excess zeros, no extra spread
+    with pytest.raises(ConvergenceError, match="zero|dispersion"):
+        si.FrequencyGLM("zinb", factors=["sector"], engine="statsmodels").fit(df)

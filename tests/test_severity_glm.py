@@ -164,3 +164,23 @@ def test_fit_severity_by_sector():
     assert t.loc["retail", "n"] == 400
     with pytest.raises(ValidationError, match="min_n"):
         fit_severity_by_sector(df.head(405), amounts="cost", families=["gamma"], min_n=10)
+
+
+# --- degenerate costs -------------------------------------------------------------------------------
+@pytest.mark.parametrize("family", ["gamma", "inverse_gaussian", "lognormal"])
+def test_constant_costs_raise_convergence_error(family):
+    from safeins.errors import ConvergenceError
+
+    df = pd.DataFrame({"sector": ["a", "b"] * 20, "cost": 5e4})
+    with pytest.raises(ConvergenceError, match="every cost equals"):
+        SeverityGLM(family, factors=["sector"]).fit(df, amounts="cost")
+
+
+@pytest.mark.parametrize("family", ["gamma", "inverse_gaussian", "lognormal"])
+def test_costs_explained_exactly_by_the_factors_raise(family):
+    from safeins.errors import ConvergenceError
+
+    df = pd.DataFrame({"sector": ["a", "b"] * 20})
+    df["cost"] = np.where(df["sector"] == "a", 1e4, 3e4)
+    with pytest.raises(ConvergenceError, match="dispersion"):
+        SeverityGLM(family, factors=["sector"]).fit(df, amounts="cost")

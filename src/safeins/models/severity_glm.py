@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .._base.guard import progress as _progress
 from .._base.results import ResultMixin
 from .._base.threads import limit_threads
 from ..errors import ConfigError, ConvergenceError, Problem, Problems, ValidationError
@@ -378,12 +379,14 @@ def _family_names(cmp: pd.DataFrame) -> list[str]:
 def fit_severity_by_sector(data, amounts: str = "cost", by: str = "sector",
                            families: Sequence[str] = ("lognormal", "gamma", "weibull",
                                                       "pareto"),
-                           *, weights: str | None = None, min_n: int = 10) -> SectorSeverity:
+                           *, weights: str | None = None, min_n: int = 10,
+                           progress="auto") -> SectorSeverity:
     """Fit each sector's cost distribution and keep the family with the lowest AIC.
 
     Uses :func:`safeins.losses.compare_severity` (maximum likelihood, AIC-sorted) and
     :func:`safeins.losses.fit_severity` for the chosen family. Sectors with fewer than
     ``min_n`` costs are reported in one ValidationError (pool them, or lower ``min_n``).
+    ``progress`` shows a bar over the sectors (True, False, or "auto": only on a terminal).
 
     >>> import numpy as np, pandas as pd, safeins as si
     >>> rng = np.random.default_rng(0)
@@ -412,7 +415,7 @@ def fit_severity_by_sector(data, amounts: str = "cost", by: str = "sector",
                   "distribution (pool sparse sectors or lower min_n)")
     p.raise_if_any()
     rows, comparisons, fits = [], {}, {}
-    for g in uniq:
+    for g in _progress(uniq, enabled=progress, total=len(uniq), desc=what):
         m = groups == g
         kw = {} if weights is None else {"weights": w[m]}
         cmp = fitting.compare_severity(y[m], families=list(families), **kw)
