@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "safeins.errors",
     "ConvergenceError": "safeins.errors",
     "RegimeBreachError": "safeins.errors",
+    # hardening (issue 11): long runs need consent
+    "WorkLimitError": "safeins.errors",
     # foundation
     "Sector": "safeins.domain.sectors",
     "Regime": "safeins.domain.regimes",
