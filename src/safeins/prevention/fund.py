@@ -2,8 +2,11 @@
 
 The 2024 MEM/NFRA notice (retained by the 2025 rules) lets insurers spend **up to 21 % of the
 actually collected 安责险 premium** on accident-prevention services, budgeted and booked as they
-are spent, never diverted (REGULATION.md §1C, [V]). Fuyang's earlier scheme extracted a **fixed
-5 %** of premium into a pooled 安全生产预防基金 (§2A, [V]); ``PreventionFund.legacy_fuyang()``
+are spent, never diverted (应急管理部办公厅 and 金融监管总局办公厅, notice of 2024-10-22
+《关于充分发挥安全生产责任保险功能作用助力安全生产治本攻坚三年行动的通知》: "按照不高于安责险实际收取
+保费的21%投入事故预防服务费用"). Fuyang's (阜阳市, Anhui) earlier scheme extracted a **fixed 5 %** of
+premium into a pooled 安全生产预防基金 (its municipal measures, text at
+http://fsou.com/html/text/lar/172172/17217274_1.html); ``PreventionFund.legacy_fuyang()``
 models it.
 
 Carry-over: the notice fixes a cap on what is put in per year, not what happens to money not yet
@@ -126,7 +129,7 @@ class PreventionFund:
 
     @classmethod
     def legacy_fuyang(cls, **kwargs) -> PreventionFund:
-        """Fuyang's fixed 5 % extraction into a pooled prevention fund (REGULATION.md §2A).
+        """Fuyang's fixed 5 % extraction into a pooled prevention fund (阜阳市's early scheme).
 
         >>> f = PreventionFund.legacy_fuyang()
         >>> f.share, f.fixed, f.carry_over
