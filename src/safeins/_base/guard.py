@@ -75,7 +75,7 @@ def check_work(what: str, claims: float, *, limit: float = DEFAULT_CLAIM_LIMIT,
 
     >>> check_work("Aggregate", claims=5e9, force=True)   # forced: allowed
     """
-    if isinstance(force, bool) is False:
+    if not isinstance(force, bool) and type(force).__name__ != "bool_":  # numpy's bool too
         raise ValidationError(what, [Problem(None, "force", force, "True or False")])
     if not (isinstance(limit, int | float) and not isinstance(limit, bool)
             and math.isfinite(limit) and limit > 0):

@@ -325,8 +325,8 @@ class CoveredSeverity:
     def ppf(self, q):
         """Lower quantile inf{y : P(Y <= y) >= q} (q in [0, 1], else ValidationError)."""
         q = check_levels("CoveredSeverity.ppf", q)
-        if self.per == "payment":
-            q = self._F_d + q * self._S_d
+        if self.per == "payment":  # F(d) + S(d) may round above 1
+            q = np.minimum(self._F_d + q * self._S_d, 1.0)
         return _scalar(self.coverage._pay(self.base.ppf(q)))
 
     def rvs(self, size=None, seed=None):
@@ -334,7 +334,7 @@ class CoveredSeverity:
         rng = as_generator(seed)
         if self.per == "payment" and self._F_d > 0:
             u = rng.random(size)
-            return self.coverage._pay(self.base.ppf(self._F_d + u * self._S_d))
+            return self.coverage._pay(self.base.ppf(np.minimum(self._F_d + u * self._S_d, 1.0)))
         return self.coverage._pay(np.asarray(fast_rvs(self.base)(size, rng), dtype=float))
 
     # --- moments --------------------------------------------------------------------------

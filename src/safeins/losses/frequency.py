@@ -816,7 +816,8 @@ class ZeroModified(FrequencyDistribution):
                 todo = todo[~keep]
         else:
             # the positive part sits on small counts: inverse transform walks few steps
-            q = parent.p0 + rng.random(pos.size) * parent.one_minus_p0
+            # p0 + (1 - p0) may round above 1: keep the level a probability (ppf checks it)
+            q = np.minimum(parent.p0 + rng.random(pos.size) * parent.one_minus_p0, 1.0)
             out[pos] = np.maximum(parent.ppf(q), 1)
         return out.reshape(size) if size is not None else out[0]
 

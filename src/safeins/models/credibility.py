@@ -329,10 +329,11 @@ class HierarchicalCredibility(CredibilityEstimator):
         p = Problems("HierarchicalCredibility")
         if isinstance(self.levels, str):
             levels = [self.levels]
-        elif isinstance(self.levels, list | tuple):
-            levels = list(self.levels)
         else:
-            levels = []
+            try:
+                levels = list(self.levels)
+            except TypeError:  # a number, None: not a list of column names
+                levels = []
         p.check(len(levels) >= 1 and all(isinstance(v, str) and v for v in levels)
                 and len(set(levels)) == len(levels), column="levels",
                 value=self.levels, rule="one or more distinct column names")
