@@ -373,3 +373,14 @@ def test_credibility_data_with_one_fault(column, fault, row):
     with pytest.raises(SafeinsError) as info:
         si.BuhlmannStraub().fit(df, group="group", value="ratio", weight="weight", period="year")
     assert column in str(info.value)
+
+
+@pytest.mark.parametrize("level", ["0.9", math.nan, 0.0, 1.0, 1.5, True])
+def test_plan_evaluation_level_is_checked(level):
+    pf = pd.DataFrame({"sector": ["mining", "construction"], "headcount": [300, 80]},
+                      index=["E1", "E2"])
+    lam = pd.Series([0.3, 0.05], index=pf.index)
+    fund = si.PreventionFund(share=0.15)
+    plan = fund.allocate(pf, lam, fund.budget(110_000.0), loss_per_accident=4e5)
+    with pytest.raises(SafeinsError, match="level"):
+        plan.evaluate(n_draws=10, seed=1, level=level)

@@ -531,9 +531,11 @@ class PlanEvaluation(ResultMixin):
                "loss_ratio_before", "loss_ratio_after")
 
     def __init__(self, plan: AllocationPlan, *, n_draws: int, seed, level: float):
-        if not (isinstance(n_draws, int | np.integer) and n_draws >= 2):
+        if not (isinstance(n_draws, int | np.integer) and not isinstance(n_draws, bool)
+                and n_draws >= 2):
             raise ValidationError("evaluate", [Problem(None, "n_draws", n_draws, "an int >= 2")])
-        if not (0 < level < 1):
+        if not (isinstance(level, int | float | np.floating) and not isinstance(level, bool)
+                and 0 < level < 1):
             raise ValidationError("evaluate", [Problem(None, "level", level, "in (0, 1)")])
         self.plan = plan
         self.level = level
