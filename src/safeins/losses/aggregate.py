@@ -84,7 +84,9 @@ class Aggregate(ResultMixin):
     step : float, optional
         Lattice step in money; chosen (a round number) from the moments when omitted.
     n : int, default 2**16
-        Number of lattice points (the grid covers ``0 .. (n-1) step``).
+        Number of lattice points (the grid covers ``0 .. (n-1) step``). With ``step=None`` it is
+        the starting length: the automatic grid doubles it (up to ``max_n``) while the mean or
+        standard deviation would miss ``moment_rtol``; ``n`` then holds the length used.
     discretization : {"rounding", "lower", "upper", "unbiased"}, default "rounding"
         Severity discretisation (see :func:`safeins.losses.discretization.discretize`).
     tilt : None, "auto" or float, default "auto"
