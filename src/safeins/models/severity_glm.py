@@ -54,6 +54,14 @@ def _frame(data, what) -> pd.DataFrame:
                                          "a pandas DataFrame (or an object with to_frame())")])
 
 
+def _is_list_like(x) -> bool:
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True
+
+
 def _positive_column(df, col, p, what, allow_none=False):
     if col is None and allow_none:
         return np.ones(len(df))
@@ -125,6 +133,11 @@ class SeverityGLM:
                  numeric: Mapping[str, object] | None = None,
                  base_levels: str | Mapping[str, object] = "most_exposed", ci: float = 0.95,
                  min_level_exposure: float | None = None, smearing: str = "normal"):
+        p = Problems(f"SeverityGLM(family={family!r})")
+        if isinstance(factors, str) or not _is_list_like(factors):
+            p.add(column="factors", value=factors,
+                  rule="a list of column names (write ['sector'], not 'sector')")
+            factors = ()
         self.family = family
         self.factors = list(factors)
         self.numeric = numeric
@@ -132,6 +145,27 @@ class SeverityGLM:
         self.ci = ci
         self.min_level_exposure = min_level_exposure
         self.smearing = smearing
+        self._check_params(p)
+        p.raise_if_any()
+
+    def _check_params(self, p: Problems) -> None:
+        """Add a problem for each bad scalar parameter (at construction and again in fit)."""
+        if not (isinstance(self.family, str) and self.family in FAMILIES):
+            p.add(column="family", value=self.family, rule=f"one of {FAMILIES}")
+        for i, f in enumerate(self.factors):
+            if not (isinstance(f, str) and f):
+                p.add(row=i, column="factors", value=f, rule="a column name")
+        if len({f for f in self.factors if isinstance(f, str)}) < len(self.factors):
+            p.add(column="factors", value=self.factors, rule="each column once")
+        if not (isinstance(self.ci, float | int) and not isinstance(self.ci, bool)
+                and 0 < self.ci < 1):
+            p.add(column="ci", value=self.ci, rule="strictly between 0 and 1")
+        if not (isinstance(self.smearing, str) and self.smearing in ("normal", "duan")):
+            p.add(column="smearing", value=self.smearing, rule="'normal' or 'duan'")
+        mle = self.min_level_exposure
+        if mle is not None and not (isinstance(mle, int | float) and not isinstance(mle, bool)
+                                    and math.isfinite(mle) and mle >= 0):
+            p.add(column="min_level_exposure", value=mle, rule="None or a finite number >= 0")
 
     def get_params(self, deep: bool = True) -> dict:
         """Constructor parameters (scikit-learn protocol)."""
@@ -160,12 +194,7 @@ class SeverityGLM:
         """
         df = _frame(data, self._what)
         p = Problems(self._what)
-        if self.family not in FAMILIES:
-            p.add(column="family", value=self.family, rule=f"one of {FAMILIES}")
-        if not (isinstance(self.ci, float | int) and 0 < self.ci < 1):
-            p.add(column="ci", value=self.ci, rule="strictly between 0 and 1")
-        if self.smearing not in ("normal", "duan"):
-            p.add(column="smearing", value=self.smearing, rule="'normal' or 'duan'")
+        self._check_params(p)
         p.raise_if_any()
         y = _positive_column(df, amounts, p, "amounts")
         w = _positive_column(df, weights, p, "weights", allow_none=True)
