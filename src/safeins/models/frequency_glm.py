@@ -185,7 +185,9 @@ class FrequencyGLM:
                  zero_factors: Sequence[str] | None = None, ci: float = 0.95,
                  min_level_exposure: float | None = None):
         self.family = family
-        self.factors = list(factors)
+        # a bare string would split into letters: keep it as given for _check_config to refuse
+        self.factors = factors if isinstance(factors, str) or not hasattr(factors, "__iter__") \
+            else list(factors)
         self.numeric = numeric
         self.base_levels = base_levels
         self.engine = engine
@@ -193,6 +195,9 @@ class FrequencyGLM:
         self.zero_factors = zero_factors
         self.ci = ci
         self.min_level_exposure = min_level_exposure
+        p = Problems(self._what)
+        self._check_config(p)  # again in fit (set_params may change a parameter)
+        p.raise_if_any()
 
     # ------------------------------------------------------------------ sklearn protocol
     def get_params(self, deep: bool = True) -> dict:
@@ -221,19 +226,23 @@ class FrequencyGLM:
             p.add(column="family", value=self.family, rule=f"one of {FAMILIES}")
         if self.engine not in ENGINES:
             p.add(column="engine", value=self.engine, rule=f"one of {ENGINES}")
-        if not (isinstance(self.ci, float | int) and 0 < self.ci < 1):
+        if not (isinstance(self.ci, float | int) and not isinstance(self.ci, bool)
+                and 0 < self.ci < 1):
             p.add(column="ci", value=self.ci, rule="a confidence level strictly between 0 and 1")
         if self.alpha is not None:
             if self.family not in ("negbin",):
                 p.add(column="alpha", value=self.alpha,
                       rule="a fixed alpha applies to family='negbin' only")
-            elif not (np.isfinite(self.alpha) and self.alpha > 0):
+            elif not (isinstance(self.alpha, int | float) and not isinstance(self.alpha, bool)
+                      and np.isfinite(self.alpha) and self.alpha > 0):
                 p.add(column="alpha", value=self.alpha, rule="a fixed NB2 alpha must be > 0")
         if self.zero_factors is not None and self.family not in ("zip", "zinb"):
             p.add(column="zero_factors", value=self.zero_factors,
                   rule="zero-inflation covariates need family 'zip' or 'zinb'")
-        if isinstance(self.factors, str):
-            p.add(column="factors", value=self.factors, rule="a list of column names")
+        if (isinstance(self.factors, str) or not isinstance(self.factors, list | tuple)
+                or not all(isinstance(f, str) for f in self.factors)
+                or len(set(self.factors)) < len(self.factors)):
+            p.add(column="factors", value=self.factors, rule="a list of distinct column names")
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, counts: str = "accidents", exposure: str | None = "exposure"
