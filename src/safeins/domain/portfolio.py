@@ -302,8 +302,21 @@ class Portfolio(_Table):
         return self._frame["sector"].astype(object).map(_BASE_OF).rename("exposure_base")
 
     def regime_facts(self) -> dict:
-        """Facts a regime can check: every enterprise has full-workforce cover by construction."""
-        return {"full_workforce": True}
+        """Facts a regime can check: each enterprise's insured persons against its own headcount.
+
+        ``headcount`` is the enterprise's own workforce; an optional ``insured`` column (kept as
+        given) says how many of them the policy names. Without it every employee counts as insured.
+
+        >>> import safeins as si
+        >>> f = si.datasets.example_portfolio_frame().assign(insured=[120, 250, 50])
+        >>> si.regimes.get("national-2025").check(si.Portfolio(f)).failed()[0].subject
+        'E2'
+        """
+        f = self._frame
+        insured = f["insured"] if "insured" in f.columns else f["headcount"]
+        return {"workforce": pd.DataFrame({"headcount": f["headcount"].to_numpy(dtype=float),
+                                           "insured": pd.to_numeric(insured, errors="coerce")
+                                           .to_numpy(dtype=float)}, index=f.index)}
 
     def summary(self) -> pd.DataFrame:
         """Enterprises, headcount and credit-grade mix by sector."""
