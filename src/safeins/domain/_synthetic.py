@@ -64,23 +64,23 @@ class SectorProfile:
 # set so that deaths per fatal accident match the national series by sector: coal 2021 178/91 =
 # 1.96, mines less coal 2021 325/265 = 1.23, chemicals 2021-22 1.13-1.18, licensed fireworks
 # production 2021-22 1.0, building works H1 2015 1.30 [V]; the other sectors 1.05-1.4
-# (illustrative). Fireworks makers are few (4,921 in 2013 nationally, 16 provinces out of the
-# trade by 2016 [V]) and kill 15-18 times fewer than chemicals (2021-22 [V]): share 0.4%, and a
-# lower ordinary lethality than the first calibration. Frequencies and
+# (illustrative). Chemicals kill 15-18 times as many as licensed fireworks production (2021-22
+# [V]): p_death is 0.012 for chemicals (a victim of a fire, explosion or poisoning dies more often
+# than in manufacturing) and 0.012 for fireworks. Frequencies and
 # lethality are set so that (a) deaths per 100,000 workers range from ~1 (trade) to ~20-30 (coal,
 # fishing, transport) and (b) the demo's premium at a 50万 per-person limit averages ~200-250 yuan
 # per worker: inside the 30-300 yuan per person of Shandong's 2017 scheme (sum insured 50万) [V].
 DEFAULT_SECTORS: dict[str, SectorProfile] = {
     "coal_mining": SectorProfile(0.004, 300, 0.9, 0.308, 0.0125, 0.0079, 0.02, 1.5),
     "non_coal_mining": SectorProfile(0.015, 40, 0.9, 0.280, 0.0100, 0.0013, 0.02, 1.8),
-    "hazardous_chemicals": SectorProfile(0.060, 60, 1.0, 0.126, 0.0060, 0.00066, 0.05, 1.8),
-    "fireworks": SectorProfile(0.004, 25, 0.8, 0.168, 0.0120, 0.00075, 0.05, 1.5),
+    "hazardous_chemicals": SectorProfile(0.060, 60, 1.0, 0.126, 0.0120, 0.0013, 0.05, 1.8),
+    "fireworks": SectorProfile(0.008, 25, 0.8, 0.168, 0.0120, 0.00075, 0.05, 1.5),
     "transport": SectorProfile(0.090, 30, 1.0, 0.224, 0.0200, 0.0046, 0.35, 2.0, 0.7),
     "construction": SectorProfile(0.110, 50, 1.1, 0.266, 0.0090, 0.00124, 0.08, 2.0, 8.0e5),
     "civil_explosives": SectorProfile(0.004, 80, 0.8, 0.084, 0.0150, 0.0024, 0.03, 1.5),
     "metal_smelting": SectorProfile(0.030, 120, 1.0, 0.182, 0.0075, 0.00078, 0.02, 2.0),
     "fishing": SectorProfile(0.020, 16, 0.7, 0.364, 0.0175, 0.0038, 0.01, 2.0, 0.125),
-    "manufacturing": SectorProfile(0.424, 35, 1.1, 0.126, 0.0050, 0.0002, 0.02, 2.5, 9.0e4),
+    "manufacturing": SectorProfile(0.420, 35, 1.1, 0.126, 0.0050, 0.0002, 0.02, 2.5, 9.0e4),
     "trade": SectorProfile(0.180, 12, 1.0, 0.056, 0.0040, 0.00006, 0.05, 2.5, 2.0e6),
     "other": SectorProfile(0.059, 15, 1.0, 0.070, 0.0050, 0.0001, 0.05, 2.5),
 }
