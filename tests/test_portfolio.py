@@ -236,3 +236,14 @@ def test_synthetic_claims_are_mostly_minor_events():
     assert 0.05 < a["reportable"].mean() < 0.5  # most insured claims are slight injuries
     et = si.exposure_table(d.portfolio, d.accidents)
     assert et["reportable_accidents"].sum() == a["reportable"].sum()
+
+
+@given(deaths=st.integers(0, 3), serious=st.integers(0, 3), loss=st.floats(0, 5e6),
+       low=st.floats(0, 5e6), extra=st.floats(0, 5e6))
+def test_reportable_is_monotone_in_the_threshold(deaths, serious, loss, low, extra):
+    frame = _acc_frame().iloc[:1].assign(employee_deaths=deaths, employee_serious_injuries=serious,
+                                         third_party_injuries=0, direct_loss=loss)
+    at_low = si.AccidentHistory(frame, reportable_loss_threshold=low).frame["reportable"].item()
+    at_high = si.AccidentHistory(frame, reportable_loss_threshold=low + extra).frame["reportable"].item()
+    assert at_low == (deaths > 0 or serious > 0 or loss >= low)
+    assert at_high <= at_low  # a higher threshold never makes an accident reportable

@@ -150,8 +150,10 @@ def test_hunan_manual_rows_under_the_2025_floor_are_each_reported():
 def test_per_row_limits_must_be_amounts():
     with pytest.raises(ValidationError):
         regimes.get("national-2025").check({"per_person_limits": [300_000]})
-    with pytest.raises(ValidationError):
-        regimes.get("national-2025").check({"per_person_limits": {"r": float("nan")}})
+    with pytest.raises(ValidationError) as err:
+        limits = {"r1": float("nan"), "r2": 5e5, "r3": "40万"}
+        regimes.get("national-2025").check({"per_person_limits": limits})
+    assert err.value.problems["row"].tolist() == ["r1", "r3"]
 
 
 def test_full_workforce_check_uses_each_enterprises_own_headcount():

@@ -204,16 +204,18 @@ class Regime(Config):
                             src("mandatory_sectors", ""))]
         return [Finding(name, value, None, "n/a", "no rule of this regime applies to this fact")]
 
-
     def _per_row_floor(self, limits) -> list[Finding]:
         floor = self.min_death_disability_limit
         source = self.sources.get("min_death_disability_limit", "")
-        items = list(limits.items()) if hasattr(limits, "items") else None
-        bad_type = items is None or any(not _is_amount(v) for _, v in items)
-        if bad_type:
+        if not hasattr(limits, "items"):
             raise ValidationError(f"{self.key}.check", [Problem(
-                None, "per_person_limits", limits,
+                None, "per_person_limits", type(limits).__name__,
                 "a mapping (dict or Series) of row label to a per-person limit in yuan")])
+        items = list(limits.items())
+        bad = [Problem(k, "per_person_limits", v, "a finite per-person limit in yuan")
+               for k, v in items if not _is_amount(v)]
+        if bad:
+            raise ValidationError(f"{self.key}.check", bad)
         failed = [Finding("min_death_disability_limit", float(v), floor, "fail", source, str(k))
                   for k, v in items if v < floor]
         passed = [float(v) for _, v in items if v >= floor]
