@@ -75,3 +75,42 @@ def test_zhejiang_pilot_is_the_released_data():
     assert sorted(acc.frame["year"].unique()) == [2019, 2020, 2021, 2022, 2023]
     assert set(acc.frame["grade"].astype(str)) >= {"一般", "较大"}
     assert len(si.datasets.load_hazards("zhejiang-pilot")) == len(pf) * 5
+    assert len(pf) == 124_096
+    # the truth of the policy year stays available for pricing tests
+    truth = si.datasets.load("zhejiang-pilot").truth
+    assert truth["policy_year"] == 2024
+    assert truth["next_year_expected_accidents"].index.equals(f.index)
+    assert list(truth["expected_accidents"].columns) == [2019, 2020, 2021, 2022, 2023]
+
+
+def test_next_year_truth_extrapolates_the_data_years():
+    # the policy year's expected accidents integrate over its not-yet-drawn hazards exactly; over a
+    # book the realised hazard effects of the last year average to the same expectation, so the
+    # totals differ by the trend alone (up to sampling noise of the hazards, well under 1%)
+    d = si.datasets.synthetic_portfolio(n_enterprises=20_000, years=(2021, 2022, 2023), seed=8)
+    truth = d.truth
+    nxt, lam = truth["next_year_expected_accidents"], truth["expected_accidents"]
+    assert truth["policy_year"] == 2024 and nxt.name == 2024
+    assert nxt.sum() == pytest.approx(lam[2023].sum() * np.exp(truth["trend"]), rel=0.01)
+    assert (nxt > 0).all()
+    # for one enterprise, the closed form against a Monte Carlo of its hazards
+    cfg = truth["config"]
+    e = nxt.index[0]
+    head = d.portfolio.frame.loc[e, "headcount"]
+    mu = cfg.hazards_per_100 * head / 100 * np.exp(cfg.hazard_z_effect * truth["latent_risk"][e] - 0.125)
+    rng = np.random.default_rng(0)
+    mc = np.exp(cfg.hazard_coef * rng.poisson(mu, 400_000) / (head / 100)).mean()
+    closed = np.exp(mu * np.expm1(cfg.hazard_coef * 100 / head))
+    assert mc == pytest.approx(closed, rel=0.01)
+
+
+def test_zhejiang_manifest_sector_shares_are_checked(monkeypatch):
+    from safeins.domain import datasets
+
+    manifest = datasets._manifest()
+    bad = dict(manifest, sector_shares={**manifest["sector_shares"], "coal": 0.1})
+    del bad["sector_shares"]["trade"]
+    monkeypatch.setattr(datasets, "_manifest", lambda: bad)
+    with pytest.raises(ValidationError) as err:
+        datasets.zhejiang_config()
+    assert set(err.value.problems["column"]) == {"coal", "trade"}

@@ -38,7 +38,7 @@ def test_from_regime_passes_the_regime_check():
     assert cov.regime == "national-2025" and cov.form == "shandong-2018"
     findings = regimes.get("national-2025").check(cov)
     assert findings.ok
-    assert cov.regime_facts() == {"death_disability_limit": 500_000.0, "full_workforce": True}
+    assert cov.regime_facts() == {"death_disability_limit": 500_000.0}
 
 
 def test_a_limit_under_the_floor_is_refused_unless_overridden():
@@ -274,3 +274,29 @@ def test_zero_limits_pay_zero(data):
     no_bodily = PolicyCoverage(per_person=0, per_accident=1e7, medical_per_person=0)
     out = no_bodily.insured_loss(acc, vic)
     assert (out["insured"] == out["property"] + out["rescue"]).all()
+
+
+def test_per_accident_limit_follows_each_enterprises_own_headcount():
+    # Xinjiang form: per-accident limit = per-person limit x insured headcount; with full-workforce
+    # cover (应急〔2025〕27号 第十六条) that headcount is the enterprise's own.
+    import safeins as si
+
+    pf = si.Portfolio(si.datasets.example_portfolio_frame())  # E1 120, E2 300, E3 50 workers
+    cov = PolicyCoverage(per_person=400_000, headcount=50)
+    assert cov.per_accident_limits(pf).tolist() == [4.8e7, 1.2e8, 2.0e7]
+    assert cov.for_headcount(120).per_accident_limit == 4.8e7
+    assert PolicyCoverage(per_person=400_000, per_accident=1e7).per_accident_limits([5, 500]).tolist() \
+        == [1e7, 1e7]
+    # a hypothetical 150-death accident: E1 (120 workers) is capped at 48m, not at the template's 20m
+    acc = pd.DataFrame({"enterprise_id": ["E1", "E3"], "property_damage": [0.0, 0.0],
+                        "rescue_cost": [0.0, 0.0]}, index=pd.Index(["A1", "A2"], name="accident_id"))
+    vic = pd.DataFrame({"accident_id": ["A1"] * 150 + ["A2"] * 150, "role": "employee", "outcome": "death",
+                        "disability_grade": None, "medical_cost": 0.0})
+    own = cov.insured_loss(acc, vic, headcount=pf)
+    assert own["insured"].tolist() == [4.8e7, 2.0e7]
+    assert cov.insured_loss(acc, vic)["insured"].tolist() == [2.0e7, 2.0e7]
+    with pytest.raises(ValidationError) as err:
+        cov.per_accident_limits([10, 0, 2.5])
+    assert err.value.problems["row"].tolist() == [1, 2]
+    with pytest.raises(ValidationError):
+        cov.insured_loss(acc.assign(enterprise_id=["E1", "E9"]), vic, headcount=pf)

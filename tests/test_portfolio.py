@@ -173,3 +173,77 @@ def test_exposure_table_counts_and_prior_year():
     assert et["hazards_found"].sum() == d.hazards.frame["hazards_found"].sum()
     np.testing.assert_allclose(et["exposure"].to_numpy(),
                                np.repeat(d.portfolio.exposure().to_numpy(), 3))
+
+
+# --- reportable accidents vs minor claim events (issue 10, part 6) ----------------------------------
+def _acc_frame():
+    return pd.DataFrame({
+        "enterprise_id": ["E1", "E1", "E2", "E3"], "year": [2022, 2023, 2023, 2023],
+        "employee_deaths": [0, 0, 1, 0], "employee_serious_injuries": [0, 0, 0, 0],
+        "employee_minor_injuries": [1, 2, 0, 0], "third_party_deaths": [0, 0, 0, 0],
+        "third_party_injuries": [0, 1, 0, 0],
+        "direct_loss": [8_000.0, 50_000.0, 1.3e6, 1_000_000.0], "property_damage": [0.0] * 4,
+        "rescue_cost": [500.0] * 4}, index=pd.Index(["A1", "A2", "A3", "A4"], name="accident_id"))
+
+
+def test_reportable_is_a_death_a_serious_injury_or_a_loss_over_the_threshold():
+    pf = si.Portfolio(si.datasets.example_portfolio_frame())
+    acc = si.AccidentHistory(_acc_frame(), portfolio=pf)
+    # A1 minor only; A2 a seriously injured third party; A3 a death; A4 exactly the threshold
+    assert acc.frame["reportable"].tolist() == [False, True, True, True]
+    assert acc.reportable_loss_threshold == si.REPORTABLE_LOSS_THRESHOLD == 1_000_000
+    higher = si.AccidentHistory(_acc_frame(), portfolio=pf, reportable_loss_threshold=2e6)
+    assert higher.frame["reportable"].tolist() == [False, True, True, False]
+    # re-wrapping recomputes it with the new threshold rather than trusting the old column
+    assert si.AccidentHistory(acc, reportable_loss_threshold=2e6).frame["reportable"].tolist() == \
+        [False, True, True, False]
+    assert acc.summary()["reportable"].sum() == 3
+
+
+def test_a_given_reportable_column_must_agree_and_be_boolean():
+    frame = _acc_frame().assign(reportable=[False, True, True, True])
+    assert si.AccidentHistory(frame).frame["reportable"].tolist() == [False, True, True, True]
+    with pytest.raises(ValidationError) as err:
+        si.AccidentHistory(_acc_frame().assign(reportable=[True, True, "yes", True]))
+    bad = err.value.problems.set_index("row")
+    assert bad.loc["A1", "column"] == "reportable" and "disagrees" in bad.loc["A1", "rule"]
+    assert bad.loc["A3", "rule"] == "True or False"
+    for threshold in (-1.0, float("nan"), "1e6", True):
+        with pytest.raises(ValidationError) as err:
+            si.AccidentHistory(_acc_frame(), reportable_loss_threshold=threshold)
+        assert err.value.problems["column"].tolist() == ["reportable_loss_threshold"]
+
+
+def test_reportable_round_trips_and_feeds_the_exposure_table(tmp_path):
+    pf = si.Portfolio(si.datasets.example_portfolio_frame())
+    acc = si.AccidentHistory(_acc_frame(), portfolio=pf)
+    back = si.AccidentHistory.read_csv(acc.to_csv(tmp_path / "acc.csv"), portfolio=pf)
+    assert back == acc
+    et = si.exposure_table(pf, acc, years=[2022, 2023]).set_index(["enterprise_id", "year"])
+    assert et["reportable_accidents"].to_dict() == {
+        ("E1", 2022): 0, ("E1", 2023): 1, ("E2", 2022): 0, ("E2", 2023): 1, ("E3", 2022): 0,
+        ("E3", 2023): 1}
+    assert et.loc[("E1", 2023), "accidents"] == 1 and et.loc[("E1", 2023), "prior_accidents"] == 1
+    assert et.loc[("E1", 2023), "prior_reportable_accidents"] == 0
+    assert (et["reportable_accidents"] <= et["accidents"]).all()
+
+
+def test_synthetic_claims_are_mostly_minor_events():
+    d = si.datasets.synthetic_portfolio(n_enterprises=3000, years=(2022, 2023), seed=4)
+    a = d.accidents.frame
+    deaths = a["employee_deaths"] + a["third_party_deaths"]
+    assert a.loc[deaths > 0, "reportable"].all()
+    assert 0.05 < a["reportable"].mean() < 0.5  # most insured claims are slight injuries
+    et = si.exposure_table(d.portfolio, d.accidents)
+    assert et["reportable_accidents"].sum() == a["reportable"].sum()
+
+
+@given(deaths=st.integers(0, 3), serious=st.integers(0, 3), loss=st.floats(0, 5e6),
+       low=st.floats(0, 5e6), extra=st.floats(0, 5e6))
+def test_reportable_is_monotone_in_the_threshold(deaths, serious, loss, low, extra):
+    frame = _acc_frame().iloc[:1].assign(employee_deaths=deaths, employee_serious_injuries=serious,
+                                         third_party_injuries=0, direct_loss=loss)
+    at_low = si.AccidentHistory(frame, reportable_loss_threshold=low).frame["reportable"].item()
+    at_high = si.AccidentHistory(frame, reportable_loss_threshold=low + extra).frame["reportable"].item()
+    assert at_low == (deaths > 0 or serious > 0 or loss >= low)
+    assert at_high <= at_low  # a higher threshold never makes an accident reportable

@@ -56,11 +56,13 @@ def test_no_regime_means_no_cap_but_shares_stay_fractions():
 
 
 def test_regime_without_a_cap_accepts_any_fraction():
-    # the 2017 rules fixed no prevention cap ([R]/[V] notes): the check reports n/a, not a breach
+    # the 2017 text fixed no prevention cap; the 21% of the 2024-10-22 notice binds only policies
+    # from that date, so an undated fund is "undetermined", not a breach
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fund = PreventionFund(share=0.3, regime="national-2017")
-    assert fund.cap is None
+    assert fund.cap == 0.21
+    assert regimes.get("national-2017").check(fund).to_frame()["verdict"].tolist() == ["undetermined"]
 
 
 def test_regime_check_reads_the_fund():

@@ -82,3 +82,93 @@ def test_bad_regime_lists_every_field():
         si.Regime.from_dict(data)
     cols = set(err.value.problems["column"])
     assert {"min_death_disability_limit", "commission_cap", "mandatory_sectors"} <= cols
+
+
+# --- regime hygiene (issue 10, part 5) --------------------------------------------------------------
+def test_indexed_minimum_never_falls_below_the_absolute_floor():
+    # 应急〔2025〕27号 第十五条 (2025-03-29): 每人死亡伤残责任限额不低于40万元; regions may index higher
+    # floors to local urban per-capita disposable income. Indexing raises the floor, never lowers it.
+    r25 = regimes.get("national-2025")
+    assert r25.indexed_min_limit(income_now=40_000, income_base=50_000) == 400_000
+    assert r25.indexed_min_limit(income_now=50_000, income_base=50_000) == 400_000
+    assert r25.indexed_min_limit(income_now=54_188, income_base=51_821) == pytest.approx(
+        400_000 * 54_188 / 51_821)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0.9, 0.999, 1.0, 1.2, 3.0])
+def test_indexed_minimum_is_monotone_and_floored(ratio):
+    for key in ("national-2017", "national-2025"):
+        r = regimes.get(key)
+        got = r.indexed_min_limit(income_now=50_000 * ratio, income_base=50_000)
+        assert got == pytest.approx(max(1.0, ratio) * r.min_death_disability_limit)
+
+
+def test_prevention_cap_of_october_2024_binds_2017_policies_after_that_date():
+    # 应急管理部办公厅 金融监管总局办公厅 2024-10-22《关于充分发挥安全生产责任保险功能作用助力安全生产
+    # 治本攻坚三年行动的通知》: 事故预防服务费用 不高于安责险实际收取保费的21%. The 2017 rules
+    # (安监总办〔2017〕140号) were still in force until 2025-03-29, so 2017-regime policies from
+    # 2024-10-22 on are capped; earlier ones are not.
+    r17 = regimes.get("national-2017")
+    assert r17.prevention_cap == 0.21 and r17.prevention_cap_from.isoformat() == "2024-10-22"
+    after = r17.check({"prevention_share": 0.25, "policy_date": "2024-11-01"}).to_frame().set_index("rule")
+    assert after.loc["prevention_cap", "verdict"] == "fail"
+    assert after.loc["in_force", "verdict"] == "pass"
+    on_the_day = r17.check({"prevention_share": 0.25, "policy_date": "2024-10-22"})
+    assert not on_the_day.ok
+    assert r17.check({"prevention_share": 0.20, "policy_date": "2024-11-01"}).ok
+    before = r17.check({"prevention_share": 0.25, "policy_date": "2024-06-30"}).to_frame()
+    assert before.set_index("rule").loc["prevention_cap", "verdict"] == "n/a"
+    undated = r17.check({"prevention_share": 0.25}).to_frame()
+    assert undated["verdict"].tolist() == ["undetermined"]
+    # a 2017-regime policy incepting after the repeal is itself a failure
+    late = r17.check({"policy_date": "2025-06-01"}).to_frame()
+    assert late["verdict"].tolist() == ["fail"]
+    # the 2025 rules carry the cap from their own start
+    assert not regimes.get("national-2025").check({"prevention_share": 0.25, "policy_date": "2025-06-01"}).ok
+    with pytest.raises(ValidationError):
+        r17.check({"policy_date": "next tuesday"})
+
+
+def test_hunan_manual_rows_under_the_2025_floor_are_each_reported():
+    # 湖南省建筑施工行业安全生产责任保险基准费率表: per-person columns 30/40/50/60万; the 30万 rows
+    # are under 应急〔2025〕27号 第十五条's 40万 floor, and every one of them is named.
+    hunan = si.Tariff.load("hunan-construction")
+    findings = regimes.get("national-2025").check(hunan)
+    failed = findings.failed()
+    below = [i for i, r in enumerate(hunan.rates) if r.per_person < 400_000]
+    assert len(below) == 24  # 4 value bands x 3 aggregates x 2 risk classes
+    assert [f.subject.split(" ")[0] for f in failed] == [f"rates.{i}" for i in below]
+    assert all(f.value == 300_000 and f.limit == 400_000 for f in failed)
+    assert "(30, 2.5)万/人" in failed[0].subject
+    passed = [f for f in findings if f.verdict == "pass"]
+    assert len(passed) == 1 and passed[0].subject == "72 rows" and passed[0].value == 400_000
+    assert "rates.0" in findings.summary()
+    # under the 2017 rules (30万 per death) the whole manual complies
+    assert regimes.get("national-2017").check(hunan).ok
+
+
+def test_per_row_limits_must_be_amounts():
+    with pytest.raises(ValidationError):
+        regimes.get("national-2025").check({"per_person_limits": [300_000]})
+    with pytest.raises(ValidationError) as err:
+        limits = {"r1": float("nan"), "r2": 5e5, "r3": "40万"}
+        regimes.get("national-2025").check({"per_person_limits": limits})
+    assert err.value.problems["row"].tolist() == ["r1", "r3"]
+
+
+def test_full_workforce_check_uses_each_enterprises_own_headcount():
+    # 应急〔2025〕27号 第十六条: 全员参保 — every employee insured, with the same sum insured.
+    f = si.datasets.example_portfolio_frame()  # headcounts 120, 300, 50
+    r25 = regimes.get("national-2025")
+    assert r25.check(si.Portfolio(f)).ok
+    short = r25.check(si.Portfolio(f.assign(insured=[120, 299, 60])))
+    assert [(x.subject, x.value, x.limit) for x in short.failed()] == [("E2", 299.0, 300.0)]
+    # the 2017 rules fixed no national full-workforce rule
+    assert r25.check(si.Portfolio(f.assign(insured=[1, 1, 1]))).ok is False
+    assert regimes.get("national-2017").check(si.Portfolio(f.assign(insured=[1, 1, 1]))).ok
+    # a template policy naming one headcount insures too few in every larger enterprise
+    cov = si.PolicyCoverage(per_person=500_000, headcount=100)
+    fails = r25.check(cov.regime_facts(si.Portfolio(f))).failed()
+    assert sorted(x.subject for x in fails) == ["E1", "E2"]
+    template = si.PolicyCoverage(per_person=500_000, per_accident=5e7)
+    assert r25.check(template.regime_facts(si.Portfolio(f))).ok

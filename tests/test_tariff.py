@@ -92,7 +92,7 @@ def test_regime_facts_and_check():
                loadings=Loadings(commission=0.05, prevention=0.21).to_dict(), regime="national-2025")
     assert t.regime_facts() == {"commission": 0.05, "prevention_share": 0.21}
     assert regimes.get("national-2025").check(t).ok
-    assert Tariff.load("hunan-construction").regime_facts() == {}
+    assert set(Tariff.load("hunan-construction").regime_facts()) == {"per_person_limits"}
 
 
 # --- bad input --------------------------------------------------------------------------------------

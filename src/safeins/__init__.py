@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "HazardHistory": "safeins.domain.portfolio",
     "accident_grade": "safeins.domain.portfolio",
     "exposure_table": "safeins.domain.portfolio",
+    # reportable accidents vs minor claim events (calib)
+    "REPORTABLE_LOSS_THRESHOLD": "safeins.domain.portfolio",
     # distributions
     "Poisson": "safeins.losses",
     "NegativeBinomial": "safeins.losses",

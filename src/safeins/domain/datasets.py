@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -79,15 +80,33 @@ def _manifest() -> dict:
 
 
 def zhejiang_config() -> tuple[SyntheticConfig, int]:
-    """The generator configuration and seed of ``zhejiang-pilot`` (from its manifest)."""
+    """The generator configuration and seed of ``zhejiang-pilot`` (from its manifest).
+
+    The manifest's ``[sector_shares]`` replace the generic sector mix (Zhejiang has no coal mines
+    and almost no fireworks makers); the sector profiles are otherwise the generator's defaults.
+
+    >>> config, seed = zhejiang_config()
+    >>> config.n_enterprises, config.sectors["coal_mining"].share
+    (124096, 0.0001)
+    """
     m = _manifest()
     cities = m["cities"]
+    shares = m.get("sector_shares", {})
+    unknown = sorted(set(shares) - set(DEFAULT_SECTORS))
+    missing = sorted(set(DEFAULT_SECTORS) - set(shares)) if shares else []
+    if unknown or missing:
+        raise ValidationError("zhejiang-pilot.toml [sector_shares]", [
+            *(Problem(None, code, shares[code], "not a sector of the generator") for code in unknown),
+            *(Problem(None, code, None, "required: one share per sector") for code in missing)])
+    sectors = {code: replace(profile, share=float(shares.get(code, profile.share)))
+               for code, profile in DEFAULT_SECTORS.items()}
     return (
         SyntheticConfig(
             n_enterprises=int(sum(c["enterprises"] for c in cities)),
             years=tuple(m["years"]),
             regions=tuple(c["name"] for c in cities),
             region_sizes=tuple(float(c["enterprises"]) for c in cities),
+            sectors=sectors,
         ),
         int(m["seed"]),
     )

@@ -2,7 +2,9 @@
 
 * :class:`Portfolio`: one row per enterprise (index ``enterprise_id``).
 * :class:`AccidentHistory`: one row per accident (index ``accident_id``), each graded by the 2007
-  State Council rules (:func:`accident_grade`); optionally a per-victim table.
+  State Council rules (:func:`accident_grade`) and marked ``reportable`` (a death, a serious injury
+  or a direct loss of at least ``REPORTABLE_LOSS_THRESHOLD``) or not (a minor claim event);
+  optionally a per-victim table.
 * :class:`HazardHistory`: one row per enterprise and year of hazard inspection (隐患排查).
 * :func:`exposure_table`: the enterprise-year table that frequency models are fitted on.
 
@@ -36,6 +38,7 @@ __all__ = [
     "GRADE_THRESHOLDS",
     "HAZARD_COLUMNS",
     "PORTFOLIO_COLUMNS",
+    "REPORTABLE_LOSS_THRESHOLD",
     "VICTIM_COLUMNS",
     "AccidentHistory",
     "HazardHistory",
@@ -114,6 +117,14 @@ GRADE_THRESHOLDS: tuple[tuple[str, int, int, float], ...] = (
 )
 
 
+#: Direct loss (yuan) from which an accident without death or serious injury is still reportable.
+#: ILLUSTRATIVE: the 2007 rules (国务院令第493号) grade every 生产安全事故 but fix no lower loss bound
+#: for recording one, and no national threshold separating a recorded accident from a minor claim
+#: event was found; 1,000,000 yuan is a tenth of the 较大 loss threshold. Pass your own to
+#: ``AccidentHistory(..., reportable_loss_threshold=...)``.
+REPORTABLE_LOSS_THRESHOLD = 1_000_000.0
+
+
 def accident_grade(deaths, serious_injuries, direct_loss):
     """Grade accidents by the 2007 State Council rules (国务院令第493号): the highest grade wins.
 
@@ -161,7 +172,8 @@ class _Table(ResultMixin):
         return len(self._frame)
 
     def _to_storable(self) -> pd.DataFrame:
-        frame = self._frame.drop(columns=[c for c in ("grade",) if c in self._frame.columns])
+        # derived columns are recomputed (and checked) when the table is read back
+        frame = self._frame.drop(columns=[c for c in ("grade", "reportable") if c in self._frame.columns])
         return frame.reset_index() if self._index else frame
 
     def to_csv(self, path: str | Path) -> Path:
@@ -302,8 +314,21 @@ class Portfolio(_Table):
         return self._frame["sector"].astype(object).map(_BASE_OF).rename("exposure_base")
 
     def regime_facts(self) -> dict:
-        """Facts a regime can check: every enterprise has full-workforce cover by construction."""
-        return {"full_workforce": True}
+        """Facts a regime can check: each enterprise's insured persons against its own headcount.
+
+        ``headcount`` is the enterprise's own workforce; an optional ``insured`` column (kept as
+        given) says how many of them the policy names. Without it every employee counts as insured.
+
+        >>> import safeins as si
+        >>> f = si.datasets.example_portfolio_frame().assign(insured=[120, 250, 50])
+        >>> si.regimes.get("national-2025").check(si.Portfolio(f)).failed()[0].subject
+        'E2'
+        """
+        f = self._frame
+        insured = f["insured"] if "insured" in f.columns else f["headcount"]
+        return {"workforce": pd.DataFrame({"headcount": f["headcount"].to_numpy(dtype=float),
+                                           "insured": pd.to_numeric(insured, errors="coerce")
+                                           .to_numpy(dtype=float)}, index=f.index)}
 
     def summary(self) -> pd.DataFrame:
         """Enterprises, headcount and credit-grade mix by sector."""
@@ -341,28 +366,41 @@ class AccidentHistory(_Table):
     """Accidents: one row per accident, indexed by ``accident_id``, graded on construction.
 
     ``grade`` (一般/较大/重大/特别重大, ordered) is computed from deaths (employees + third
-    parties), serious injuries (employees + third parties) and the direct loss. A ``grade`` column
-    in the input must agree with it. ``victims`` optionally gives one row per victim (role, outcome,
+    parties), serious injuries (employees + third parties) and the direct loss. ``reportable`` is
+    True for an accident with a death, a serious injury or a direct loss of at least
+    ``reportable_loss_threshold`` yuan (default :data:`REPORTABLE_LOSS_THRESHOLD`, illustrative),
+    False for a minor claim event (slight injuries, small losses) that the insurer pays but the
+    accident statistics do not count. ``grade`` and ``reportable`` columns in the input must agree
+    with the computed ones. ``victims`` optionally gives one row per victim (role, outcome,
     disability grade, medical cost); counts must agree with the accident rows.
 
     >>> import safeins as si
     >>> pf = si.Portfolio(si.datasets.example_portfolio_frame())
     >>> acc = si.AccidentHistory(si.datasets.example_accident_frame(), portfolio=pf)
-    >>> acc.to_frame()["grade"].tolist()
-    ['一般', '较大']
+    >>> acc.to_frame()[["grade", "reportable"]].values.tolist()
+    [['一般', True], ['较大', True]]
     """
 
     _what = "AccidentHistory"
     _index = "accident_id"
 
     def __init__(self, data: pd.DataFrame, portfolio: Portfolio | None = None,
-                 victims: pd.DataFrame | None = None):
+                 victims: pd.DataFrame | None = None,
+                 reportable_loss_threshold: float = REPORTABLE_LOSS_THRESHOLD):
         if isinstance(data, AccidentHistory):
             victims = data.victims if victims is None else victims
-            data = data.to_frame()
+            data = data.to_frame().drop(columns=["reportable"])  # derived: recomputed below
         problems = Problems("AccidentHistory")
+        threshold = reportable_loss_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.integer | np.floating) \
+                or not np.isfinite(threshold) or threshold < 0:
+            problems.add(column="reportable_loss_threshold", value=threshold,
+                         rule="a finite direct loss >= 0, yuan")
+            problems.raise_if_any()
+        self.reportable_loss_threshold = float(threshold)
         frame = _take_index(data, "accident_id", problems)
         given_grade = frame.pop("grade") if "grade" in frame.columns else None
+        given_reportable = frame.pop("reportable") if "reportable" in frame.columns else None
         frame = validate_frame(frame, ACCIDENT_COLUMNS, "AccidentHistory", problems)
         _check_known(frame, portfolio, problems)
         if not problems:
@@ -377,6 +415,7 @@ class AccidentHistory(_Table):
                 for i in np.flatnonzero(given != computed):
                     problems.add(row=frame.index[i], column="grade", value=given[i],
                                  rule=f"disagrees with the 2007 rules' grade {computed[i]!r}")
+            frame["reportable"] = self._reportable(frame, given_reportable, problems)
         self.victims = None
         if victims is not None:
             self.victims = self._validate_victims(victims, frame, problems)
@@ -386,6 +425,24 @@ class AccidentHistory(_Table):
     @classmethod
     def _schema_columns(cls):
         return ACCIDENT_COLUMNS
+
+    def _reportable(self, frame: pd.DataFrame, given, problems: Problems) -> np.ndarray:
+        """A death, a serious injury or a direct loss at or above the threshold; checks a given column."""
+        deaths = (frame["employee_deaths"] + frame["third_party_deaths"]).to_numpy()
+        serious = (frame["employee_serious_injuries"] + frame["third_party_injuries"]).to_numpy()
+        computed = (deaths > 0) | (serious > 0) | (frame["direct_loss"].to_numpy()
+                                                   >= self.reportable_loss_threshold)
+        if given is not None:
+            values = given.to_numpy(dtype=object)
+            for i, v in enumerate(values):
+                if not isinstance(v, bool | np.bool_):
+                    problems.add(row=frame.index[i], column="reportable", value=v, rule="True or False")
+                elif bool(v) != computed[i]:
+                    problems.add(row=frame.index[i], column="reportable", value=bool(v),
+                                 rule=f"disagrees with deaths {deaths[i]}, serious injuries {serious[i]} "
+                                      f"and direct loss {frame['direct_loss'].iloc[i]:g} against the "
+                                      f"threshold {self.reportable_loss_threshold:g} yuan")
+        return computed
 
     @staticmethod
     def _validate_victims(victims: pd.DataFrame, accidents: pd.DataFrame, problems: Problems):
@@ -442,10 +499,11 @@ class AccidentHistory(_Table):
         return cls(frame, portfolio=portfolio, victims=victims)
 
     def summary(self) -> pd.DataFrame:
-        """Accidents, deaths and direct loss by year and grade."""
+        """Accidents (all, and reportable), deaths and direct loss by year and grade."""
         f = self._frame.assign(deaths=self._frame["employee_deaths"] + self._frame["third_party_deaths"])
         return f.groupby(["year", "grade"], observed=True).agg(
-            accidents=("deaths", "size"), deaths=("deaths", "sum"), direct_loss=("direct_loss", "sum"))
+            accidents=("deaths", "size"), reportable=("reportable", "sum"), deaths=("deaths", "sum"),
+            direct_loss=("direct_loss", "sum"))
 
     def plot(self, ax=None):
         """Accidents per year, stacked by grade."""
@@ -529,10 +587,13 @@ def exposure_table(portfolio: Portfolio, accidents: AccidentHistory | None = Non
 
     One row per enterprise and year (the portfolio is a snapshot: its attributes are taken as
     constant over the years). Columns: enterprise_id, year, the portfolio's rating factors, exposure
-    (the sector's exposure base for one year), accidents and deaths, accidents by grade
+    (the sector's exposure base for one year), accidents (every claim event), ``reportable_accidents``
+    (those with a death, a serious injury or a direct loss over the threshold, see
+    :class:`AccidentHistory`) and deaths, accidents by grade
     (``n_general``, ``n_larger``, ``n_major``, ``n_especially_major``), hazard counts and
     ``hazard_rate`` (hazards found per 100 employees), and ``prior_accidents`` and
-    ``prior_worst_grade`` (the previous year, for floating rates). ``years`` defaults to every year
+    ``prior_worst_grade`` and ``prior_reportable_accidents`` (the previous year, for floating rates).
+    ``years`` defaults to every year
     seen in the accident and hazard histories.
 
     >>> import safeins as si
@@ -588,12 +649,13 @@ def exposure_table(portfolio: Portfolio, accidents: AccidentHistory | None = Non
         deaths = (acc["employee_deaths"] + acc["third_party_deaths"]).to_numpy()[keep]
         codes = acc["grade"].cat.codes.to_numpy()[keep].astype(np.int64)
         et["accidents"] = np.bincount(r, minlength=n * t)
+        et["reportable_accidents"] = np.bincount(r[acc["reportable"].to_numpy()[keep]], minlength=n * t)
         et["deaths"] = np.bincount(r, weights=deaths, minlength=n * t).astype(np.int64)
         for k, col in enumerate(grade_cols):
             et[col] = np.bincount(r[codes == k], minlength=n * t)
         np.maximum.at(worst, r, codes)
     else:
-        for col in ("accidents", "deaths", *grade_cols):
+        for col in ("accidents", "reportable_accidents", "deaths", *grade_cols):
             et[col] = np.zeros(n * t, dtype=np.int64)
 
     hz_cols = ["hazards_found", "major_hazards_found", "rectified_on_time", "unrectified"]
@@ -614,10 +676,12 @@ def exposure_table(portfolio: Portfolio, accidents: AccidentHistory | None = Non
     # previous year's record, for floating rates (none before the first year of the table)
     first = et["year"].to_numpy() == years[0]
     prev_acc = np.roll(et["accidents"].to_numpy(), 1)
+    prev_reportable = np.roll(et["reportable_accidents"].to_numpy(), 1)
     prev_worst = np.roll(worst, 1)
     contiguous = np.roll(et["year"].to_numpy(), 1) == et["year"].to_numpy() - 1
     ok = ~first & contiguous
     et["prior_accidents"] = np.where(ok, prev_acc, 0).astype(np.int64)
+    et["prior_reportable_accidents"] = np.where(ok, prev_reportable, 0).astype(np.int64)
     labels = np.array(["none", *GRADES], dtype=object)
     et["prior_worst_grade"] = pd.Categorical(labels[np.where(ok, prev_worst, -1) + 1],
                                              categories=list(labels), ordered=True)

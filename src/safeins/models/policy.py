@@ -29,6 +29,14 @@ aggregate = per-accident               Xinjiang form (§2F): per-accident = annu
 no deductible on bodily injury         Xinjiang form (§2F) [V]; all deductibles default to 0
 =====================================  ===================================================================
 
+**Each enterprise's own headcount.** One ``PolicyCoverage`` is often a template for a whole book
+(every enterprise insures its full workforce at the same per-person limit). The per-accident limit
+then differs by enterprise: :meth:`~PolicyCoverage.per_accident_limits` gives it for each
+headcount, :meth:`~PolicyCoverage.for_headcount` gives one enterprise's policy,
+``insured_loss(..., headcount=portfolio)`` caps each accident at its own enterprise's limit, and
+``regime_facts(portfolio)`` lets ``Regime.check`` compare each enterprise's insured persons with its
+own headcount (全员参保, 应急〔2025〕27号 第十六条).
+
 ``PolicyCoverage.from_regime(..., form="xinjiang")`` takes the Xinjiang form's shares and
 deductibles instead (medical 30 % of the per-person limit, deductibles 500 / 1,000 / 2,000 yuan);
 its third-party rider limit has no default (the form offers 100–1,000万) and must be given.
@@ -328,9 +336,59 @@ class PolicyCoverage(Config):
         per = self.third_party_per_person_limit if role == "third_party" else self.per_person
         return float(per * self.disability_shares[int(grade) - 1])
 
-    def regime_facts(self) -> dict:
-        """Facts for ``Regime.check``: the per-person limit; every employee is covered alike."""
-        return {"death_disability_limit": float(self.per_person), "full_workforce": True}
+    def per_accident_limits(self, headcount) -> np.ndarray:
+        """The per-accident limit of each enterprise: ``per_person × its own headcount``.
+
+        ``headcount`` is a number, an array, a Series or a Portfolio (its ``headcount``). An
+        explicit ``per_accident`` applies to every enterprise alike. The rescue & legal default
+        (35 % of the per-accident limit) follows from it the same way.
+
+        >>> PolicyCoverage(per_person=400_000, headcount=50).per_accident_limits([10, 200]).tolist()
+        [4000000.0, 80000000.0]
+        """
+        h = _headcounts(headcount, "PolicyCoverage.per_accident_limits")
+        if self.per_accident is not None:
+            return np.full(len(h), float(self.per_accident))
+        return float(self.per_person) * h
+
+    def for_headcount(self, headcount: int) -> PolicyCoverage:
+        """This policy for an enterprise of ``headcount`` employees (all insured, 全员参保).
+
+        >>> PolicyCoverage(per_person=400_000, headcount=50).for_headcount(8).per_accident_limit
+        3200000.0
+        """
+        _headcounts([headcount], "PolicyCoverage.for_headcount")
+        return self.model_copy(update={"headcount": int(headcount)})
+
+    def regime_facts(self, portfolio=None, insured=None) -> dict:
+        """Facts for ``Regime.check``: the per-person limit, and with a ``portfolio`` the workforce.
+
+        With a portfolio, ``workforce`` compares each enterprise's own ``headcount`` with the
+        persons insured: ``insured`` (a Series by enterprise id) if given, otherwise this policy's
+        ``headcount`` if it names one (one template headcount for every enterprise insures too few
+        in the larger ones), otherwise each enterprise's own headcount (full workforce). Without a
+        portfolio nothing is claimed about the workforce.
+
+        >>> import pandas as pd
+        >>> from safeins.domain import regimes
+        >>> pf = pd.DataFrame({"headcount": [30, 80]}, index=pd.Index(["E1", "E2"], name="enterprise_id"))
+        >>> cov = PolicyCoverage(per_person=400_000, headcount=50)
+        >>> regimes.get("national-2025").check(cov.regime_facts(pf)).failed()[0].subject
+        'E2'
+        """
+        facts: dict[str, Any] = {"death_disability_limit": float(self.per_person)}
+        if portfolio is None:
+            return facts
+        frame = portfolio.frame if hasattr(portfolio, "frame") else portfolio
+        own = _headcounts(frame, "PolicyCoverage.regime_facts")
+        if insured is not None:
+            got = pd.Series(insured).reindex(frame.index).to_numpy(dtype=float)
+        elif self.headcount is not None:
+            got = np.full(len(own), float(self.headcount))
+        else:
+            got = own
+        facts["workforce"] = pd.DataFrame({"headcount": own, "insured": got}, index=frame.index)
+        return facts
 
     def aggregate_coverage(self) -> AggregateCoverage:
         """The annual aggregate limit as an :class:`~safeins.losses.coverage.AggregateCoverage`.
@@ -382,7 +440,7 @@ class PolicyCoverage(Config):
         return "\n".join(lines)
 
     # --- payouts -----------------------------------------------------------------------------
-    def insured_loss(self, accidents, victims=None) -> pd.DataFrame:
+    def insured_loss(self, accidents, victims=None, headcount=None) -> pd.DataFrame:
         """The insured amount of each accident after every limit, with a breakdown.
 
         ``accidents`` is an :class:`~safeins.domain.portfolio.AccidentHistory` (its victims table is
@@ -391,6 +449,11 @@ class PolicyCoverage(Config):
         ``outcome``, ``disability_grade`` and ``medical_cost``; an optional ``liability`` column
         (the victim's death/disability compensation) caps the scheduled amount, which is otherwise
         paid in full.
+
+        ``headcount`` (a Portfolio, or a Series of headcounts by enterprise id) applies each
+        accident's own enterprise's per-accident limit (``per_person × its headcount``) and rescue
+        sub-limit; the accidents then need ``enterprise_id``. Without it the policy's own limits
+        apply to every accident.
 
         Columns: ``employee_death_disability``, ``employee_medical``,
         ``third_party_death_disability``, ``third_party_medical``, ``third_party`` (after
@@ -407,7 +470,27 @@ class PolicyCoverage(Config):
         >>> out.loc["A1", ["employee_death_disability", "employee_medical", "property", "insured"]].tolist()
         [900000.0, 120000.0, 100000.0, 1130000.0]
         """
-        return _insured_loss_frame(self, accidents, victims)
+        return _insured_loss_frame(self, accidents, victims, headcount)
+
+
+def _headcounts(headcount, what: str) -> np.ndarray:
+    """Headcounts as floats, each checked to be an integer >= 1 (every bad one listed)."""
+    if hasattr(headcount, "frame"):
+        headcount = headcount.frame
+    if isinstance(headcount, pd.DataFrame):
+        if "headcount" not in headcount.columns:
+            raise ValidationError(what, [_problem("headcount", "<missing>", "a headcount column")])
+        headcount = headcount["headcount"]
+    labels = headcount.index if isinstance(headcount, pd.Series) else None
+    values = np.atleast_1d(np.asarray(headcount, dtype=object))
+    p = Problems(what)
+    for i, v in enumerate(values):
+        ok = _is_number(v) and math.isfinite(float(v)) and float(v) >= 1 and float(v) == int(v)
+        if not ok:
+            p.add(row=labels[i] if labels is not None else i, column="headcount", value=v,
+                  rule="an integer >= 1 (the enterprise's own employees)")
+    p.raise_if_any()
+    return values.astype(float)
 
 
 def _problem(column, value, rule):
@@ -474,9 +557,37 @@ def _inputs(accidents, victims):
     return accidents, victims, pos, role, outcome, grade, med
 
 
-def _insured_loss_frame(cov: PolicyCoverage, accidents, victims) -> pd.DataFrame:
+def _limits_by_accident(cov: PolicyCoverage, acc: pd.DataFrame, headcount):
+    """(per-accident limit, rescue limit) of each accident, from its own enterprise's headcount."""
+    m = len(acc)
+    if headcount is None:
+        return np.full(m, cov.per_accident_limit), np.full(m, cov.rescue_limit)
+    frame = headcount.frame if hasattr(headcount, "frame") else headcount
+    heads = frame["headcount"] if isinstance(frame, pd.DataFrame) and "headcount" in frame else frame
+    p = Problems("PolicyCoverage.insured_loss")
+    if not isinstance(heads, pd.Series):
+        p.add(column="headcount", value=type(headcount).__name__,
+              rule="a Portfolio or a Series of headcounts indexed by enterprise id")
+    elif "enterprise_id" not in acc.columns:
+        p.add(column="enterprise_id", value="<missing>",
+              rule="required with headcount=: each accident takes its enterprise's limit")
+    p.raise_if_any()
+    ids = acc["enterprise_id"].to_numpy(dtype=object)
+    pos = heads.index.get_indexer(ids)
+    for i in np.flatnonzero(pos < 0):
+        p.add(row=acc.index[i], column="enterprise_id", value=ids[i],
+              rule="no headcount for this enterprise")
+    p.raise_if_any()
+    limits = cov.per_accident_limits(heads.iloc[pos])
+    rescue = (np.full(m, float(cov.rescue_legal)) if cov.rescue_legal is not None
+              else RESCUE_SHARE * limits)
+    return limits, rescue
+
+
+def _insured_loss_frame(cov: PolicyCoverage, accidents, victims, headcount=None) -> pd.DataFrame:
     acc, vic, pos, role, outcome, grade, med = _inputs(accidents, victims)
     m = len(acc)
+    per_accident, rescue_limit = _limits_by_accident(cov, acc, headcount)
     tp = role == "third_party"
     per = np.where(tp, cov.third_party_per_person_limit, cov.per_person)
     shares = np.asarray(cov.disability_shares, dtype=float)
@@ -498,12 +609,12 @@ def _insured_loss_frame(cov: PolicyCoverage, accidents, victims) -> pd.DataFrame
     prop = np.minimum(np.maximum(acc["property_damage"].to_numpy(dtype=float)
                                  - cov.property_deductible, 0.0), cov.third_party_property)
     resc = np.minimum(np.maximum(acc["rescue_cost"].to_numpy(dtype=float)
-                                 - cov.rescue_deductible, 0.0), cov.rescue_limit)
+                                 - cov.rescue_deductible, 0.0), rescue_limit)
     before = emp_dd + emp_med + third + prop + resc
     out = pd.DataFrame({
         "employee_death_disability": emp_dd, "employee_medical": emp_med,
         "third_party_death_disability": tp_dd, "third_party_medical": tp_med,
         "third_party": third, "property": prop, "rescue": resc, "before_limit": before,
-        "insured": np.minimum(before, cov.per_accident_limit),
-        "capped": before > cov.per_accident_limit}, index=acc.index)
+        "insured": np.minimum(before, per_accident),
+        "capped": before > per_accident}, index=acc.index)
     return out

@@ -259,15 +259,19 @@ class Tariff(Config):
         return Loadings.from_dict(dict(self.loadings))
 
     def regime_facts(self) -> dict:
-        """Facts for ``Regime.check``: the commission and prevention share of its loadings.
+        """Facts for ``Regime.check``: the commission and prevention share of its loadings, and
+        the per-person limit of every row that states one (``per_person_limits``, by row).
 
-        A manual without loadings (a published base-rate grid) states no such facts.
+        A manual without loadings (a published base-rate grid) states no loadings facts.
 
-        >>> Tariff.load("zhejiang-demo").regime_facts()
-        {'commission': 0.05, 'prevention_share': 0.15}
+        >>> Tariff.load("zhejiang-demo").regime_facts()["commission"]
+        0.05
         """
         L = self.loadings_object()
-        return {} if L is None else L.regime_facts()
+        facts = {} if L is None else L.regime_facts()
+        limits = {f"rates.{i}" + (f" ({r.note})" if r.note else ""): r.per_person
+                  for i, r in enumerate(self.rates) if r.per_person is not None}
+        return facts | ({"per_person_limits": limits} if limits else {})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per rate row: keys, base, ``rate`` (a fraction per unit of base), ``rate_written``
