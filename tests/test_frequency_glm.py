@@ -168,11 +168,11 @@ def test_zip_and_zinb(data):
 def test_relativity_table_layout(nb_fit, data):
     rt = nb_fit.relativities_
     assert list(rt.columns) == ["factor", "level", "relativity", "ci_low", "ci_high", "exposure",
-                                "n_obs", "counts", "is_base"]
+                                "n_obs", "counts", "is_base", "enterprise_years", "worker_years"]
     base = rt[rt["is_base"]].set_index("factor")["level"].to_dict()
     assert base == {"sector": "construction", "size_band": "medium", "credit_grade": "B"}
-    for f, lev in base.items():  # the most exposed level is the base
-        assert data.groupby(f)["exposure"].sum().idxmax() == lev
+    for f, lev in base.items():  # the level with the most enterprise-years (rows) is the base
+        assert data.groupby(f).size().idxmax() == lev
     assert (rt.loc[rt["is_base"], ["relativity", "ci_low", "ci_high"]] == 1.0).all().all()
     assert rt.groupby("factor", sort=False)["n_obs"].sum().loc["sector"] == len(data)
     assert rt.loc[rt["factor"] == "sector", "counts"].sum() == data["accidents"].sum()
@@ -196,8 +196,8 @@ def test_binning_and_log_numeric(data):
     lv = m.relativities_.query("factor == 'hazard_rate'")["level"].tolist()
     assert len(lv) == 4 and any(s.startswith("<=") for s in lv) and any(
         s.startswith(">") for s in lv)
-    # exposure-weighted quartiles: each bin has about a quarter of the exposure
-    ex = m.relativities_.query("factor == 'hazard_rate'")["exposure"]
+    # quartiles by enterprise-years: each bin has about a quarter of the rows
+    ex = m.relativities_.query("factor == 'hazard_rate'")["enterprise_years"]
     np.testing.assert_allclose(ex / ex.sum(), 0.25, atol=0.01)
     new = data.head(3).assign(hazard_rate=[-5.0, 0.5, 7.0])  # open-ended quantile bins
     assert np.isfinite(m.predict(new)).all()
