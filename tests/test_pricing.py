@@ -55,21 +55,27 @@ def quotes(data, tariff, rule, loss_ratio):
                         experience=loss_ratio)
 
 
-def test_base_premium_is_rate_times_exposure_with_minimum(quotes, data):
+def test_base_premium_is_rate_times_exposure_minimum_on_final(quotes, data):
     q = quotes.to_frame()
     pf = data.portfolio.frame
     expected_rate = [PER_UNIT[BASES[s]] * SIZE[b] for s, b in zip(pf["sector"], pf["size_band"], strict=True)]
     np.testing.assert_allclose(q["base_rate"], expected_rate, rtol=1e-15)
     raw = q["base_rate"] * data.portfolio.exposure()
-    np.testing.assert_allclose(q["base_premium"], np.maximum(raw, 500.0), rtol=1e-15)
-    assert (q["min_applied"] == (raw < 500.0)).all() and q["min_applied"].any()
+    np.testing.assert_allclose(q["base_premium"], raw, rtol=1e-15)
+    # the minimum premium applies to the FINAL premium, after floating and the off-balance
+    floated = raw * q["factor"] * quotes.off_balance
+    np.testing.assert_allclose(q["final_premium"], np.maximum(floated, 500.0), rtol=1e-12)
+    assert (q["min_applied"] == (floated < 500.0)).all() and q["min_applied"].any()
+    assert q["final_premium"].min() == pytest.approx(500.0)
 
 
 def test_off_balance_is_revenue_neutral(quotes):
     q = quotes.to_frame()
-    assert q["final_premium"].sum() == pytest.approx(q["base_premium"].sum(), rel=1e-12)
-    np.testing.assert_allclose(q["final_premium"], q["base_premium"] * q["factor"] * quotes.off_balance,
-                               rtol=1e-14)
+    # neutral: the total equals what the book pays without floating (minimum included)
+    unfloated = np.maximum(q["base_premium"], q["min_premium"]).sum()
+    assert q["final_premium"].sum() == pytest.approx(unfloated, rel=1e-12)
+    floated = q["base_premium"] * q["factor"] * quotes.off_balance
+    np.testing.assert_allclose(q["final_premium"], np.maximum(floated, q["min_premium"]), rtol=1e-14)
     assert ((q["factor"] >= 0.6) & (q["factor"] <= 1.6)).all()
 
 
@@ -79,7 +85,7 @@ def test_off_balance_target_and_none(data, tariff):
     q0 = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", off_balance=None)
     assert q0.off_balance == 1.0
     f = q0.to_frame()
-    np.testing.assert_allclose(f["final_premium"], f["base_premium"] * f["factor"])
+    np.testing.assert_allclose(f["final_premium"], np.maximum(f["base_premium"] * f["factor"], 500.0))
 
 
 def test_prior_year_record_matches_exposure_table(quotes, data):
@@ -112,11 +118,12 @@ def test_vectorised_equals_naive_loop(quotes, tariff, rule, data):
     for i in ids:
         rate = tariff.rate_of(sector=pf.at[i, "sector"], size_band=pf.at[i, "size_band"],
                               region=pf.at[i, "region"], exposure=exp[i])
-        base = max(rate * exp[i], 500.0)
+        base = rate * exp[i]
         inputs = {t.input: q.at[i, f"in_{t.input}"] for t in rule.terms}
         inputs = {k: (v.item() if hasattr(v, "item") else v) for k, v in inputs.items()}
         f = rule.factor(**inputs).factor
-        assert q.at[i, "final_premium"] == pytest.approx(base * f * quotes.off_balance, rel=1e-12)
+        assert q.at[i, "final_premium"] == pytest.approx(max(base * f * quotes.off_balance, 500.0),
+                                                         rel=1e-12)
 
 
 def test_explain_reads_line_by_line(quotes):
@@ -228,7 +235,8 @@ def test_worse_grade_never_cheaper(i, which, off_balance):
     after = _TARIFF.price(si.Portfolio(frame), **kw)
     assert after.to_frame().at[eid, "final_premium"] >= before.to_frame().at[eid, "final_premium"] - 1e-9
     if off_balance is not None:
-        target = 5.0e6 if off_balance == 5.0e6 else after.to_frame()["base_premium"].sum()
+        f = after.to_frame()
+        target = 5.0e6 if off_balance == 5.0e6 else np.maximum(f["base_premium"], f["min_premium"]).sum()
         assert after.total() == pytest.approx(target, rel=1e-12)
 
 

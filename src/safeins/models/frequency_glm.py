@@ -594,6 +594,65 @@ class FrequencyGLM:
         p.raise_if_any()
         return e
 
+    def expected_at_base(self, data, factor: str, exposure=None) -> pd.Series:
+        """Expected counts of each row with ``factor`` set to its base level (relativity 1).
+
+        The measure a credibility complement needs for a level, including a level without any
+        event, whose own expected count is 0.
+
+        >>> import pandas as pd, warnings
+        >>> df = pd.DataFrame({"grade": ["A", "A", "A", "B"], "exposure": 1.0, "accidents": [2, 1, 3, 0]})
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")   # grade B has no accident: relativity 0
+        ...     m = FrequencyGLM("poisson", ["grade"]).fit(df)
+        >>> m.expected_at_base(df, "grade").round(6).tolist()
+        [2.0, 2.0, 2.0, 2.0]
+        """
+        self._check_fitted()
+        df = _as_frame(data)
+        spec = next((s for s in self._design.specs if s.name == factor), None)
+        if spec is None or not spec.is_categorical:
+            raise ConfigError(f"{self._what}.expected_at_base: {factor!r} is not a categorical or "
+                              f"binned factor of the model (factors: {self.factors})")
+        codes = dict(self._design.codes(df))
+        codes[factor] = np.zeros(len(df), dtype=np.int64)
+        mu, pi = self._means(df, codes)
+        rate = mu if pi is None else (1.0 - pi) * mu
+        e = self._exposure_for(df, exposure)
+        return pd.Series(rate * e, index=df.index, name=f"expected_{self.counts_name_}_at_base")
+
+    def level_of(self, data, factor: str) -> pd.Series:
+        """The level label (as in ``relativities_``) of each row for a categorical or binned factor.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5] * 5, "exposure": 1.0,
+        ...                    "accidents": [0, 1, 1, 2] * 5})
+        >>> m = FrequencyGLM("poisson", ["x"], numeric={"x": [0, 2, 4]}).fit(df)
+        >>> m.level_of(df.head(2), "x").tolist()
+        ['[0, 2]', '[0, 2]']
+        """
+        self._check_fitted()
+        df = _as_frame(data)
+        spec = next((s for s in self._design.specs if s.name == factor), None)
+        if spec is None or not spec.is_categorical:
+            raise ConfigError(f"{self._what}.level_of: {factor!r} is not a categorical or binned "
+                              f"factor of the model (factors: {self.factors})")
+        p = Problems(self._what)
+        fz = self._design._factorize(df[factor], spec, p)
+        p.raise_if_any()
+        inv, uniq = fz
+        lab = np.array([spec.merged.get(u, u) for u in uniq], dtype=object)
+        return pd.Series(lab[inv], index=df.index, name=factor)
+
+    def factor_spec(self, factor: str):
+        """How ``factor`` is coded: kind, levels and (binned) interior edges and labels."""
+        self._check_fitted()
+        spec = next((s for s in self._design.specs if s.name == factor), None)
+        if spec is None:
+            raise ConfigError(f"{self._what}: {factor!r} is not a factor of the model "
+                              f"(factors: {self.factors})")
+        return spec
+
     def score(self, data, counts: str | None = None, exposure: str | None = None) -> float:
         """Share of Poisson deviance explained (D²) on ``data``: 1 is perfect, 0 the flat rate.
 
