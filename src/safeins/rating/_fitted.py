@@ -109,7 +109,8 @@ def fitted_relativities(freq, factor: str, data=None, complement_weight: float =
 
 def method_note(complement_weight: float, cap: float | None) -> str:
     """The smoothing method in words, for a tariff's notes and a rule's source."""
-    return (f"Poisson-gamma credibility: r = Z r_glm + (1 - Z) r_c, Z = r_c m / (r_c m + {complement_weight:g}) "
+    return ("Poisson-gamma credibility: r = Z r_glm + (1 - Z) r_c, "
+            f"Z = r_c m / (r_c m + {complement_weight:g}) "
             "with m the level's expected accidents at relativity 1 and complement r_c = the book "
             "(sector: the book's accidents per worker-year; other factors: the base level); a level "
             "without accidents gets a positive relativity"

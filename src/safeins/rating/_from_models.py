@@ -30,8 +30,20 @@ def _base_levels(freq, at: dict, grid_dims: list[str], p: Problems) -> dict:
             p.add(column=f"at.{f}", value=None,
                   rule=f"factor {f!r} of the frequency model has no base level; give at={{{f!r}: value}}")
         else:
-            out[f] = base["level"].iloc[0]
+            out[f] = _value_in(freq, f, base["level"].iloc[0])
     return out
+
+
+def _value_in(freq, factor: str, level):
+    """A value that falls in ``level``: the level itself, or for a binned number a value in its bin."""
+    spec = freq.factor_spec(factor) if hasattr(freq, "factor_spec") else None
+    if spec is None or spec.kind != "binned":
+        return level
+    i = list(spec.labels).index(level)
+    edges = list(spec.edges)
+    if spec.closed:
+        return edges[i + 1]  # bins (e_i, e_i+1], the first closed at e_0
+    return edges[i] if i < len(edges) else float(np.nextafter(edges[-1], np.inf))
 
 
 def _levels(freq, factor: str) -> list:
@@ -243,14 +255,15 @@ def build(cls, freq, accm, *, coverage, loadings, regime, sectors, size_bands, r
     if "year" in fixed and hasattr(freq, "trend"):
         tr = freq.trend("year").iloc[0]
         notes.append(f"trend: frequency x {tr['annual_factor']:.4f} a year "
-                     f"({freq.ci:.0%} CI {tr['ci_low']:.4f}-{tr['ci_high']:.4f}), projected to {fixed['year']}")
+                     f"({freq.ci:.0%} CI {tr['ci_low']:.4f}-{tr['ci_high']:.4f}), "
+                     f"projected to {fixed['year']}")
     if rel_tables:
         notes.append("relativity tables " + ", ".join(t["dimension"] for t in rel_tables)
                      + " from the GLM; " + rel_tables[0]["source"].split("; ", 1)[1])
     dropped = [f for f in factors if f not in dims and f not in rating_factors]
     if dropped:
-        notes.append(f"GLM factors not priced (rated at {', '.join(f'{f}={fixed.get(f)}' for f in dropped)}): "
-                     f"{', '.join(dropped)}")
+        at_base = ", ".join(f"{f}={fixed.get(f)}" for f in dropped)
+        notes.append(f"GLM factors not in the tariff's tables (rates at {at_base}): {', '.join(dropped)}")
     rows = []
     zero = []
     scale = 1000.0 if unit == "permille" else 1.0

@@ -15,7 +15,10 @@ Factor kinds:
 * ``loss_ratio``: the Taiwan labour-insurance experience rate (CALIBRATION.md 5C): above ``upper``
   ``+step`` per full ``step_points`` of loss ratio, below ``lower`` ``-step`` per full
   ``step_points``, capped at ``max_up``/``max_down``;
-* ``value``: the input is itself a factor (e.g. an experience modification), adjustment ``x - 1``.
+* ``value``: the input is itself a factor (e.g. an experience modification), adjustment ``x - 1``;
+* ``bins``: increasing interior ``edges`` cut the input into bins closed on the right, ``x <= e0``,
+  ``e0 < x <= e1``, ..., ``x > ek``, with one adjustment per bin (the quantile bins of a fitted GLM,
+  as :meth:`FloatingRule.from_model` writes them).
 
 A level missing from a table, or an input missing for an enterprise, is an error, unless the rule
 file states a ``default`` level (used where the input is not given at all) or a ``missing``
@@ -41,7 +44,7 @@ import pydantic
 
 from .._base.config import Config
 from .._base.resources import shipped_toml
-from ..errors import Problems
+from ..errors import Problems, ValidationError
 
 __all__ = ["STANDARD_INPUTS", "FloatingFactor", "FloatingRule", "RuleFactor"]
 
@@ -74,9 +77,10 @@ class RuleFactor(Config):
 
     name: str
     input: str
-    kind: Literal["table", "bands", "loss_ratio", "value"]
+    kind: Literal["table", "bands", "loss_ratio", "value", "bins"]
     levels: dict[str, float] | None = None
     thresholds: tuple[float, ...] | None = None
+    edges: tuple[float, ...] | None = None
     adjustments: tuple[float, ...] | None = None
     upper: float = 0.80
     lower: float = 0.70
@@ -111,6 +115,12 @@ class RuleFactor(Config):
                 bad.append("kind 'bands' needs thresholds and adjustments of equal, non-zero length")
             elif any(not b > a_ for a_, b in itertools.pairwise(t)):
                 bad.append(f"thresholds must increase strictly, got {list(t)}")
+        if self.kind == "bins":
+            e, a = self.edges, self.adjustments
+            if not e or not a or len(a) != len(e) + 1:
+                bad.append("kind 'bins' needs edges and one more adjustment than edges")
+            elif any(not b > a_ for a_, b in itertools.pairwise(e)):
+                bad.append(f"edges must increase strictly, got {list(e)}")
         if self.kind == "loss_ratio" and not self.lower <= self.upper:
             bad.append(f"lower ({self.lower}) must be <= upper ({self.upper})")
         if self.count == "reportable" and self.input not in ("accident_grade", "accident_count",
@@ -151,6 +161,9 @@ class RuleFactor(Config):
             below = (pos < 0) & ~np.isnan(x)
             self._report(s, below, problems, f"must be >= the first threshold {t[0]}")
             out = np.asarray(self.adjustments)[np.clip(pos, 0, None)]
+        elif self.kind == "bins":
+            pos = np.searchsorted(np.asarray(self.edges), x, side="left")
+            out = np.asarray(self.adjustments)[pos]
         elif self.kind == "loss_ratio":
             neg = x < 0
             self._report(s, neg, problems, "a loss ratio >= 0")
@@ -399,6 +412,12 @@ class FloatingRule(Config):
             elif f.kind == "bands":
                 rows += [(f.name, f.input, f.kind, f">= {t:g}", a, f.status)
                          for t, a in zip(f.thresholds, f.adjustments, strict=True)]
+            elif f.kind == "bins":
+                e = list(f.edges)
+                inner = [f"({lo:g}, {hi:g}]" for lo, hi in itertools.pairwise(e)]
+                labels = [f"<= {e[0]:g}", *inner, f"> {e[-1]:g}"]
+                rows += [(f.name, f.input, f.kind, lab, a, f.status)
+                         for lab, a in zip(labels, f.adjustments, strict=True)]
             elif f.kind == "loss_ratio":
                 rows.append((f.name, f.input, f.kind,
                              f"> {f.upper:g}: +{f.step:g} per {f.step_points:g} (max {f.max_up:g}); "
@@ -457,20 +476,14 @@ class FloatingRule(Config):
             try:
                 fr = fitted_relativities(freq, f, data, complement_weight, None,
                                          what="FloatingRule.from_model")
-            except Exception as err:  # noqa: BLE001 - collected and re-raised as one error
-                if not hasattr(err, "_problems"):
-                    raise
+            except ValidationError as err:
                 p.extend(err._problems)
                 continue
             src = f"fitted: FrequencyGLM relativities of {f!r}; " + method_note(complement_weight, None)
             adj = (fr["relativity"] - 1.0).astype(float).tolist()
             if fr.attrs["edges"] is not None:
-                # bins closed on the right (x <= e0, e0 < x <= e1, ...) as bands "last threshold
-                # <= x": the next number above each edge; the least possible value is 0 (a rate)
-                edges = list(fr.attrs["edges"])
-                thresholds = [min(0.0, edges[0])] + [float(np.nextafter(e, np.inf)) for e in edges]
-                terms.append(RuleFactor(name=f, input=pricing_input(f), kind="bands",
-                                        thresholds=tuple(thresholds), adjustments=tuple(adj),
+                terms.append(RuleFactor(name=f, input=pricing_input(f), kind="bins",
+                                        edges=fr.attrs["edges"], adjustments=tuple(adj),
                                         status="fitted", source=src))
             else:
                 terms.append(RuleFactor(name=f, input=pricing_input(f), kind="table",

@@ -1,0 +1,73 @@
+"""The prior year's record as rating factors: what a GLM is fitted on is what pricing reads.
+
+Floating rates and fitted relativities price an enterprise on its record of the year before the
+policy year. :func:`with_prior_year` adds that record to an exposure table (one row per enterprise
+and year, :func:`safeins.exposure_table`), so that the frequency GLM learns the effect of exactly the
+quantity :meth:`Tariff.price <safeins.rating.tariff.Tariff.price>` computes at pricing:
+
+* ``prior_hazard_rate``: hazards found per 100 workers in the prior year (pricing input
+  ``hazard_rate``);
+* ``prior_unrectified``, ``prior_major_hazards``: hazards still unrectified, 重大事故隐患 found
+  (pricing inputs ``unrectified``, ``major_hazards``);
+* ``prior_accidents``: accidents in the prior year (pricing input ``accident_count``).
+
+>>> import safeins as si
+>>> d = si.datasets.synthetic_portfolio(n_enterprises=200, years=(2021, 2022, 2023), seed=4)
+>>> et = si.exposure_table(d.portfolio, d.accidents, d.hazards)
+>>> t = with_prior_year(et)
+>>> sorted(t["year"].unique().tolist()), len(t) == 2 * 200
+([2022, 2023], True)
+>>> e = t.iloc[0]
+>>> prev = et[(et.enterprise_id == e.enterprise_id) & (et.year == e.year - 1)].iloc[0]
+>>> bool(e.prior_hazard_rate == prev.hazard_rate)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem, ValidationError
+
+__all__ = ["with_prior_year"]
+
+_PRIOR = {"prior_hazard_rate": "hazard_rate", "prior_unrectified": "unrectified",
+          "prior_major_hazards": "major_hazards_found", "prior_accidents": "accidents"}
+
+
+def with_prior_year(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataFrame:
+    """``table`` with the prior year's record of each enterprise-year (see the module doc).
+
+    A row whose enterprise has no row for the year before (the first year of the table, or a
+    gap) has no prior record: it is dropped, unless ``keep_unknown`` (its prior columns are then
+    NaN). A prior year without a hazard inspection (``inspected`` False) gives NaN hazard columns:
+    a missing record is never read as a clean one.
+    """
+    need = ["enterprise_id", "year", *_PRIOR.values()]
+    miss = [c for c in need if c not in table.columns]
+    if miss:
+        raise ValidationError("with_prior_year", [Problem(None, c, "<missing column>",
+                                                          "a column of safeins.exposure_table")
+                                                  for c in miss])
+    dup = table.duplicated(["enterprise_id", "year"], keep=False)
+    if dup.any():
+        rows = table.index[dup.to_numpy()]
+        raise ValidationError("with_prior_year", [Problem(
+            ", ".join(map(str, rows[:5])) + (f" … (+{len(rows) - 5})" if len(rows) > 5 else ""),
+            "enterprise_id,year", tuple(table.loc[rows[0], ["enterprise_id", "year"]]),
+            "duplicated enterprise-year")])
+    prev = table[["enterprise_id", "year", *_PRIOR.values()]].copy()
+    if "inspected" in table.columns:
+        lost = ~table["inspected"].to_numpy(dtype=bool)
+        for col in ("hazard_rate", "unrectified", "major_hazards_found"):
+            prev[col] = np.where(lost, np.nan, prev[col].to_numpy(dtype=float))
+    prev["year"] = prev["year"] + 1
+    prev = prev.rename(columns={v: k for k, v in _PRIOR.items()})
+    out = table.merge(prev, on=["enterprise_id", "year"], how="left", validate="one_to_one")
+    out.index = table.index
+    if not keep_unknown:
+        known = pd.MultiIndex.from_frame(prev[["enterprise_id", "year"]])
+        mine = pd.MultiIndex.from_frame(table[["enterprise_id", "year"]])
+        out = out[mine.isin(known)]
+    return out
