@@ -279,3 +279,96 @@ def test_options_fill_only_unstated_values(data):
     cons.iloc[5, cons.columns.get_loc("per_person")] = np.nan
     q = t.price(si.Portfolio(cons.reset_index()), options={"per_person": 500_000})
     assert (q.to_frame()["per_person"] == 500_000).all()
+
+
+# --- issue 11 part 4: missing history, bad exposure, implausible rates ---------------------------
+
+def test_prior_year_missing_from_history_raises(data, tariff):
+    with pytest.raises(ValidationError, match="prior year 2025 is not in the accident") as e:
+        tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", year=2026)
+    assert "assume_claim_free=True" in str(e.value)
+
+
+def test_assume_claim_free_proceeds_and_reports(data, tariff):
+    q = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", year=2026,
+                     assume_claim_free=True)
+    assert q.assumed == len(data.portfolio)
+    assert (q.to_frame()["in_accident_grade"].astype(str) == "none").all()
+    assert "priced as accident-free" in q.explain(q.to_frame().index[0])
+    ok = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang")
+    assert ok.assumed == 0
+
+
+def test_missing_hazard_year_raises(data, tariff):
+    with pytest.raises(ValidationError, match="not in the hazard history"):
+        tariff.price(data.portfolio, accidents=data.accidents, hazards=data.hazards,
+                     floating="illustrative", year=2026)
+
+
+def test_zero_negative_or_nan_exposure_refused_with_the_row(data, tariff):
+    frame = data.portfolio.frame.copy()
+    heads = frame.index[frame["sector"].map(BASES).eq("headcount").to_numpy()]
+    frame = frame.astype({"headcount": float})
+    frame.loc[heads[0], "headcount"] = 0.0
+    try:
+        pf = si.Portfolio(frame)
+    except ValidationError as err:  # the portfolio itself refuses it: also one clear error
+        assert heads[0] in str(err)
+        return
+    with pytest.raises(ValidationError, match="own rating base") as e:
+        tariff.price(pf)
+    assert heads[0] in str(e.value)
+
+
+def test_per_mille_manual_read_as_fractions_refused(data):
+    wrong = make_tariff(min_premium=0.0)
+    rows = [r.model_copy(update={"rate": r.rate * 1000}) if r.base == "contract_value" else r
+            for r in wrong.rates]
+    bad = wrong.model_copy(update={"rates": tuple(rows)})
+    with pytest.raises(ValidationError, match="implausible") as e:
+        bad.price(data.portfolio)
+    assert "max_premium_share" in str(e.value)
+    q = bad.price(data.portfolio, max_premium_share=2.0)  # explicitly allowed
+    assert q.total() > 0
+
+
+def test_zero_rate_in_a_mandatory_sector_is_an_error(data):
+    t = make_tariff(min_premium=0.0)
+    rows = [r.model_copy(update={"rate": 0.0}) if r.sector == "construction" else r for r in t.rates]
+    with pytest.raises(ValidationError, match="mandatory"):
+        t.model_copy(update={"rates": tuple(rows)}).price(data.portfolio)
+
+
+def test_minimum_premium_binds_after_floating_and_off_balance(data):
+    t = make_tariff(min_premium=500.0)
+    q = t.price(data.portfolio, accidents=data.accidents, floating="fuyang").to_frame()
+    assert q["final_premium"].min() == pytest.approx(500.0)  # never 460.60 after floating
+    assert q["final_premium"].sum() == pytest.approx(np.maximum(q["base_premium"], 500.0).sum())
+
+
+def test_schedule_steps_stay_exact_under_revenue_neutrality(data, tariff):
+    """Neutrality rescales the base (its own reported factor); -10 % stays -10 %."""
+    q = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang")
+    f = q.to_frame()
+    none = f["in_accident_grade"].astype(str) == "none"
+    assert (f.loc[none, "f_accident_grade"] == 0.9).all()
+    assert q.off_balance != 1.0
+    eid = f.index[none.to_numpy()][0]
+    assert "-10.0% -> 0.9" in q.explain(eid) and "off-balance   x" in q.explain(eid)
+
+
+def test_reportable_count_reads_the_reportable_column(data, tariff):
+    rule = FloatingRule(name="rep", floor=0.5, cap=2.0, terms=[
+        {"name": "reportable", "input": "accident_count", "kind": "bands", "count": "reportable",
+         "thresholds": [0, 1], "adjustments": [0.0, 0.2]}])
+    acc = data.accidents
+    if "reportable" not in acc.frame.columns:
+        with pytest.raises(ValidationError, match="boolean column 'reportable'"):
+            tariff.price(data.portfolio, accidents=acc, floating=rule)
+        frame = acc.frame.reset_index().assign(reportable=lambda d: d["employee_deaths"] > 0)
+        acc = si.AccidentHistory(frame, portfolio=data.portfolio, victims=None)
+    q = tariff.price(data.portfolio, accidents=acc, floating=rule).to_frame()
+    prior = acc.frame[(acc.frame["year"] == 2023) & acc.frame["reportable"]]
+    counts = prior.groupby("enterprise_id").size().reindex(q.index, fill_value=0)
+    assert (q["in_accident_count@reportable"] == counts).all()
+    assert (q["f_reportable"] == np.where(counts >= 1, 1.2, 1.0)).all()
