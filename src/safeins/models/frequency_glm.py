@@ -2,7 +2,8 @@
 
 :class:`FrequencyGLM` fits ``E[N] = exposure × base_rate × Π relativities`` with a log-exposure
 offset (each row's exposure is its sector's exposure base for the year), treatment coding with the
-most exposed level of each factor as base, and Wald confidence intervals for every relativity.
+level with the most enterprise-years of each factor as base, and Wald confidence intervals for
+every relativity.
 statsmodels provides the inference on small and medium data; glum (the optional extra
 ``safeins[glm]``) fits large tables on a categorical design and gives the same relativities.
 
@@ -124,9 +125,10 @@ class FrequencyGLM:
         columns enter as they are (log-linear) unless ``numeric`` says otherwise.
     numeric : dict, optional
         Per numeric factor: ``"linear"``, ``"log"``, ``"categorical"``, an int ``k`` (``k``
-        exposure-weighted quantile bins) or a list of bin edges.
+        quantile bins of equal enterprise-years) or a list of bin edges.
     base_levels : "most_exposed" or dict
-        Base level per categorical factor; by default the most exposed level that has events.
+        Base level per categorical factor; by default the level with the most enterprise-years
+        (rows) that has events: exposure in different units cannot be added up.
     engine : {"auto", "statsmodels", "glum"}
         ``auto`` uses glum above 200,000 rows when it is installed (Poisson and NB2 only).
     alpha : float, optional

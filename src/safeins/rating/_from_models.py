@@ -42,8 +42,8 @@ def _value_in(freq, factor: str, level):
     i = list(spec.labels).index(level)
     edges = list(spec.edges)
     if spec.closed:
-        return edges[i + 1]  # bins (e_i, e_i+1], the first closed at e_0
-    return edges[i] if i < len(edges) else float(np.nextafter(edges[-1], np.inf))
+        return float(edges[i + 1])  # bins (e_i, e_i+1], the first closed at e_0
+    return float(edges[i]) if i < len(edges) else float(np.nextafter(edges[-1], np.inf))
 
 
 def _levels(freq, factor: str) -> list:

@@ -43,6 +43,13 @@ def with_prior_year(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataF
     gap) has no prior record: it is dropped, unless ``keep_unknown`` (its prior columns are then
     NaN). A prior year without a hazard inspection (``inspected`` False) gives NaN hazard columns:
     a missing record is never read as a clean one.
+
+    >>> import pandas as pd
+    >>> et = pd.DataFrame({"enterprise_id": ["E1", "E1", "E2"], "year": [2022, 2023, 2023],
+    ...                    "hazard_rate": [4.0, 2.0, 1.0], "unrectified": [1, 0, 0],
+    ...                    "major_hazards_found": [0, 0, 0], "accidents": [1, 0, 0]})
+    >>> with_prior_year(et)[["enterprise_id", "year", "prior_hazard_rate", "prior_accidents"]].values.tolist()
+    [['E1', 2023, 4.0, 1.0]]
     """
     need = ["enterprise_id", "year", *_PRIOR.values()]
     miss = [c for c in need if c not in table.columns]
