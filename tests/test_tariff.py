@@ -318,3 +318,21 @@ def test_tariff_tables_name_their_units():
     np.testing.assert_allclose(f["rate_per_unit"], f["rate"] * 1000)
     t = Tariff(name="tiny", rates=[{"sector": "fireworks", "base": "headcount", "rate": 120.0}])
     assert t.to_frame()["unit"].tolist() == ["yuan per worker"]
+
+
+def test_manufacturing_and_trade_may_be_rated_per_worker():
+    import safeins as si
+
+    t = Tariff(name="t", rates=[{"sector": "trade", "base": "headcount", "rate": 40.0},
+                                {"sector": "manufacturing", "base": "payroll", "rate": 0.002}])
+    assert t.sector_bases() == {"trade": "headcount", "manufacturing": "payroll"}
+    pf = si.Portfolio(si.datasets.example_portfolio_frame())
+    frame = pf.frame.assign(sector="trade")
+    q = t.price(si.Portfolio(frame.reset_index())).to_frame()
+    np.testing.assert_allclose(q["base_premium"], 40.0 * frame["headcount"].to_numpy())
+    assert (q["exposure_base"] == "headcount").all()
+    with pytest.raises(ValidationError, match="sector 'construction' is rated per 'contract_value'"):
+        Tariff(name="t", rates=[{"sector": "construction", "base": "headcount", "rate": 1.0}])
+    with pytest.raises(ValidationError, match="one base per sector"):
+        Tariff(name="t", rates=[{"sector": "trade", "base": "headcount", "rate": 40.0, "size_band": "small"},
+                                {"sector": "trade", "base": "revenue", "rate": 0.001, "size_band": "large"}])

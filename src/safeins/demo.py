@@ -55,7 +55,8 @@ def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
     """Fit and price a book as the demo does; every fitted risk factor reaches the premium.
 
     The frequency GLM is fitted on the enterprise-years that have a prior year (the factors
-    :data:`FACTORS`, prior-year hazards per 100 workers binned, a yearly trend); the tariff carries
+    :data:`FACTORS`, prior-year hazards per 100 workers binned, a yearly trend), manufacturing and
+    trade exposed per worker (their rates are yuan per worker); the tariff carries
     sector x size band x region base rates projected to the policy year and relativity tables for
     credit grade and standardisation; the floating rule applies Fuyang's published schedule, then
     the fitted prior-year hazard-rate factor, within the illustrative band [0.6, 1.8]; the
@@ -71,14 +72,14 @@ def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
     """
     import safeins as si
 
-    from .rating.history import with_prior_year
+    from .rating.history import HEADCOUNT_BASES, rebase_exposure, with_prior_year
 
     def step(name):
         if lap is not None:
             lap(name)
 
     et = si.exposure_table(pf, acc, hz) if et is None else et
-    fit_table = with_prior_year(et)
+    fit_table = rebase_exposure(with_prior_year(et), HEADCOUNT_BASES)
     policy_year = int(et["year"].max()) + 1
     freq = si.FrequencyGLM("poisson", factors=FACTORS, numeric=NUMERIC).fit(
         fit_table, counts="accidents", exposure="exposure")
@@ -92,15 +93,15 @@ def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
     tariff = si.Tariff.from_models(freq, accm, coverage=cov, loadings=loadings, regime="national-2025",
                                    name="demo", source="fitted by safeins.demo on the data above",
                                    rating_factors=TARIFF_FACTORS, data=fit_table,
-                                   policy_year=policy_year)
+                                   policy_year=policy_year, bases=HEADCOUNT_BASES)
     rule = si.FloatingRule.from_model(freq, FLOATING_FACTORS, schedule="fuyang", floor=FLOOR, cap=CAP,
                                       data=fit_table, name="fuyang+fitted")
     step("tariff")
     quotes = tariff.price(pf, accidents=acc, hazards=hz, floating=rule, year=policy_year)
     step("pricing")
     last = et[et["year"] == policy_year - 1].set_index("enterprise_id")
-    now = pf.frame.assign(exposure=pf.exposure(), prior_hazard_rate=last["hazard_rate"]
-                          .reindex(pf.frame.index).to_numpy())
+    now = rebase_exposure(pf.frame.assign(exposure=pf.exposure()), HEADCOUNT_BASES)
+    now["prior_hazard_rate"] = last["hazard_rate"].reindex(pf.frame.index).to_numpy()
     projection = freq.project(now, policy_year)
     return PricedBook(freq, accm, cov, tariff, rule, quotes, fit_table, policy_year, projection)
 

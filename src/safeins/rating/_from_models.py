@@ -144,7 +144,7 @@ def _zero_level_fix(freq, grid, data, complement_weight, p: Problems):
 
 def build(cls, freq, accm, *, coverage, loadings, regime, sectors, size_bands, regions, at,
           per_person_options, credibility, data, min_premium, name, source, unit, points=None,
-          rating_factors=(), complement_weight=1.0, rating_cap=None, policy_year=None):
+          rating_factors=(), complement_weight=1.0, rating_cap=None, policy_year=None, bases=None):
     from .loadings import Loadings
 
     p = Problems("Tariff.from_models")
@@ -273,7 +273,8 @@ def build(cls, freq, accm, *, coverage, loadings, regime, sectors, size_bands, r
         gross = np.atleast_1d(loadings.gross(lam * mean, lam * load))
         for i, g in enumerate(grid.itertuples(index=False)):
             d = g._asdict()
-            row = {"sector": d["sector"], "base": _sectors.get(d["sector"]).exposure_base,
+            row = {"sector": d["sector"],
+                   "base": (bases or {}).get(d["sector"]) or _sectors.get(d["sector"]).exposure_base,
                    "rate": float(gross[i] * scale), "per_person": v,
                    "note": f"lambda {lam[i]:.6g}/unit, E[X] {mean[i]:,.0f}" + (
                        f"; {cred_note[i]}" if cred_note[i] else "")}

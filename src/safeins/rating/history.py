@@ -30,7 +30,10 @@ import pandas as pd
 
 from ..errors import Problem, ValidationError
 
-__all__ = ["with_prior_year"]
+__all__ = ["HEADCOUNT_BASES", "rebase_exposure", "with_prior_year"]
+
+#: Manufacturing and trade rated per worker (the 2025 rules cover the same amount per person).
+HEADCOUNT_BASES: dict[str, str] = {"manufacturing": "headcount", "trade": "headcount"}
 
 _PRIOR = {"prior_hazard_rate": "hazard_rate", "prior_unrectified": "unrectified",
           "prior_major_hazards": "major_hazards_found", "prior_accidents": "accidents"}
@@ -77,4 +80,34 @@ def with_prior_year(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataF
         known = pd.MultiIndex.from_frame(prev[["enterprise_id", "year"]])
         mine = pd.MultiIndex.from_frame(table[["enterprise_id", "year"]])
         out = out[mine.isin(known)]
+    return out
+
+
+def rebase_exposure(table: pd.DataFrame, bases: dict[str, str] | None = None) -> pd.DataFrame:
+    """``table`` with ``exposure`` measured, for the sectors in ``bases``, in their rating base.
+
+    Fit the frequency GLM on the result and pass the same ``bases`` to ``Tariff.from_models``: the
+    rates of those sectors are then per unit of that base (by default manufacturing and trade per
+    worker, :data:`HEADCOUNT_BASES`).
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"sector": ["trade", "construction"], "headcount": [12, 40],
+    ...                   "exposure": [3.6e6, 8.0e6]})
+    >>> rebase_exposure(t)["exposure"].tolist()
+    [12.0, 8000000.0]
+    """
+    bases = HEADCOUNT_BASES if bases is None else dict(bases)
+    probs = [Problem(None, b, "<missing column>", f"the base of sector {s!r}")
+             for s, b in bases.items() if b not in table.columns]
+    if "exposure" not in table.columns:
+        probs.append(Problem(None, "exposure", "<missing column>", "the exposure to rebase"))
+    if probs:
+        raise ValidationError("rebase_exposure", probs)
+    out = table.copy()
+    exposure = out["exposure"].to_numpy(dtype=float).copy()
+    sector = out["sector"].astype(str).to_numpy()
+    for s, b in bases.items():
+        hit = sector == s
+        exposure[hit] = out.loc[hit, b].to_numpy(dtype=float)
+    out["exposure"] = exposure
     return out

@@ -132,10 +132,11 @@ def price(tariff, portfolio, accidents=None, hazards=None, floating=None, year=N
     n = len(frame)
     idx = frame.index
     sector = frame["sector"]
-    exposure = _exposure(frame)
+    bases = tariff.sector_bases()
+    exposure = _exposure(frame, bases)
     bad = ~np.isfinite(exposure) | (exposure <= 0)
     if bad.any():
-        base_of = np.asarray(_base_of(sector).astype(str))
+        base_of = np.asarray(_base_of(sector, bases).astype(str))
         first = int(np.flatnonzero(bad)[0])
         p.add(row=_rows(idx[bad]), column=f"exposure ({base_of[first]})", value=float(exposure[first]),
               rule="each enterprise's exposure in its own rating base must be finite and > 0")
@@ -199,11 +200,11 @@ def price(tariff, portfolio, accidents=None, hazards=None, floating=None, year=N
     for _, rel_fac in rel_cols.values():
         rel_prod = rel_prod * rel_fac
     base = rates * exposure * rel_prod
-    _check_plausible(base, exposure, sector, idx, max_premium_share, tariff)
+    _check_plausible(base, exposure, sector, idx, max_premium_share, tariff, bases)
     _check_positive(base, sector, idx, tariff)
 
     cols = {"sector": sector.array, "size_band": frame["size_band"].array, "region": frame["region"].array,
-            "exposure_base": _base_of(sector), "exposure": exposure, "rate_row": pos}
+            "exposure_base": _base_of(sector, bases), "exposure": exposure, "rate_row": pos}
     for k, v in stated.items():
         cols[k] = v.array
     cols["base_rate"] = rates
@@ -269,8 +270,8 @@ def _off_balance(floated: np.ndarray, minimum: np.ndarray, goal: float) -> float
     return float(goal / floated.sum())  # pragma: no cover - the total is continuous and increasing
 
 
-def _check_plausible(base, exposure, sector, idx, share, tariff) -> None:
-    money = np.isin(np.asarray(_base_of(sector).astype(str)), list(_MONEY))
+def _check_plausible(base, exposure, sector, idx, share, tariff, bases) -> None:
+    money = np.isin(np.asarray(_base_of(sector, bases).astype(str)), list(_MONEY))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = base / exposure
     bad = money & (ratio > share)
@@ -312,10 +313,15 @@ def _positions(index: pd.Index, ids) -> np.ndarray:
     return index.get_indexer(q)
 
 
-def _exposure(frame: pd.DataFrame) -> np.ndarray:
-    """Each enterprise's exposure in its sector's base (as Portfolio.exposure, vectorised)."""
+def _base_for(code: str, bases: dict | None) -> str:
+    return (bases or {}).get(code) or _sectors.get(code).exposure_base
+
+
+def _exposure(frame: pd.DataFrame, bases: dict | None = None) -> np.ndarray:
+    """Each enterprise's exposure in its rating base: the tariff's base for its sector (``bases``),
+    else the sector's registered base (as Portfolio.exposure, vectorised)."""
     sector = pd.Categorical(frame["sector"])
-    base_of = np.array([_BASES.index(_sectors.get(c).exposure_base) for c in sector.categories])
+    base_of = np.array([_BASES.index(_base_for(c, bases)) for c in sector.categories], dtype=np.int64)
     which = base_of[sector.codes]
     out = np.full(len(frame), np.nan)
     for k, b in enumerate(_BASES):
@@ -325,9 +331,9 @@ def _exposure(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _base_of(sector: pd.Series) -> pd.Categorical:
+def _base_of(sector: pd.Series, bases: dict | None = None) -> pd.Categorical:
     cat = pd.Categorical(sector)
-    code = np.array([_BASES.index(_sectors.get(c).exposure_base) for c in cat.categories], dtype=np.int64)
+    code = np.array([_BASES.index(_base_for(c, bases)) for c in cat.categories], dtype=np.int64)
     return pd.Categorical.from_codes(code[cat.codes], categories=list(_BASES))
 
 

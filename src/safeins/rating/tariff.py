@@ -38,10 +38,15 @@ from ..domain import sectors as _sectors
 from ..errors import Problem, Problems, ValidationError
 from ._lookup import OPTIONS
 
-__all__ = ["DIMENSIONS", "RateRow", "Relativity", "Tariff"]
+__all__ = ["ALTERNATIVE_BASES", "DIMENSIONS", "RateRow", "Relativity", "Tariff"]
 
 SIZE_BANDS = ("large", "medium", "small", "micro")
 ANY = "*"
+#: Bases a manual may rate a sector on besides its registered one. Manufacturing and trade are rated
+#: per worker in the demo (the 2025 rules cover the same amount per person, so the headcount is the
+#: natural base); their payroll and revenue bases stay available for manuals that use them.
+ALTERNATIVE_BASES: dict[str, tuple[str, ...]] = {"manufacturing": ("headcount",),
+                                                 "trade": ("headcount",)}
 #: The row fields an enterprise is matched on (besides the exposure band).
 DIMENSIONS = ("sector", "size_band", "region", "per_person", "aggregate", "risk_class")
 
@@ -79,8 +84,10 @@ class RateRow(Config):
         else:
             if sec.code != self.sector:
                 bad.append(f"sector {self.sector!r}: write the code {sec.code!r}")
-            elif self.base != sec.exposure_base:
-                bad.append(f"base {self.base!r}: sector {sec.code!r} is rated per {sec.exposure_base!r}")
+            elif self.base not in (sec.exposure_base, *ALTERNATIVE_BASES.get(sec.code, ())):
+                also = "".join(f" or {b!r}" for b in ALTERNATIVE_BASES.get(sec.code, ()))
+                bad.append(f"base {self.base!r}: sector {sec.code!r} is rated per "
+                           f"{sec.exposure_base!r}{also}")
         if self.size_band not in (*SIZE_BANDS, ANY):
             bad.append(f"size_band {self.size_band!r}: one of {', '.join(SIZE_BANDS)} or '*'")
         lo, hi = self.exposure_above, self.exposure_upto
@@ -226,6 +233,11 @@ class Tariff(Config):
         clash = sorted(set(dims) & {"sector", "size_band", "region", "exposure"})
         if clash:
             bad.append(f"relativity dimensions {clash} are rate-row keys; put them in the rows")
+        first_base: dict[str, str] = {}
+        for i, r in enumerate(self.rates):
+            if first_base.setdefault(r.sector, r.base) != r.base:
+                bad.append(f"rates.{i}: sector {r.sector!r} is rated per {first_base[r.sector]!r} in "
+                           f"other rows, here per {r.base!r}: one base per sector")
         seen: dict[tuple, int] = {}
         for i, r in enumerate(self.rates):
             key = (r.sector, r.size_band, r.region, r.exposure_above, r.exposure_upto, r.per_person,
@@ -272,6 +284,14 @@ class Tariff(Config):
     def fractions(self) -> np.ndarray:
         """The rate of every row as a fraction per unit of its base."""
         return np.array([r.rate for r in self.rates], dtype=float) / self.divisor
+
+    def sector_bases(self) -> dict[str, str]:
+        """The exposure base each sector of the manual is rated on.
+
+        >>> Tariff(name="t", rates=[{"sector": "trade", "base": "headcount", "rate": 40.0}]).sector_bases()
+        {'trade': 'headcount'}
+        """
+        return {r.sector: r.base for r in self.rates}
 
     @property
     def sectors(self) -> tuple[str, ...]:
@@ -372,7 +392,8 @@ class Tariff(Config):
                     credibility=None, data=None, min_premium: float = 0.0,
                     name: str = "from-models", source: str = "", unit: str = "fraction",
                     points: int | None = None, rating_factors=(), complement_weight: float = 1.0,
-                    rating_cap: float | None = None, policy_year: int | None = None) -> Tariff:
+                    rating_cap: float | None = None, policy_year: int | None = None,
+                    bases: dict[str, str] | None = None) -> Tariff:
         """Build a manual from a fitted frequency GLM and an accident model.
 
         rate(sector, size band[, region]) = gross(lambda x E[X_s], lambda x load(X_s)), where lambda is
@@ -397,7 +418,10 @@ class Tariff(Config):
         ``rating_cap``, held within ``[1/rating_cap, rating_cap]``. A level or sector without any
         accident takes the same credibility complement, so no rate is 0; a zero rate left in a
         sector where cover is mandatory is an error. ``policy_year`` projects a GLM with a linear
-        ``year`` factor (a trend) to the policy year. The notes state every method used.
+        ``year`` factor (a trend) to the policy year. ``bases`` (sector -> base, e.g.
+        ``{"manufacturing": "headcount"}``) names the base a sector's rows are per unit of: it must
+        be the exposure the GLM was fitted on for that sector (see :func:`rebase_exposure
+        <safeins.rating.history.rebase_exposure>`). The notes state every method used.
         """
         from ._from_models import build
 
@@ -406,5 +430,5 @@ class Tariff(Config):
                      per_person_options=per_person_options, credibility=credibility, data=data,
                      min_premium=min_premium, name=name, source=source, unit=unit, points=points,
                      rating_factors=rating_factors, complement_weight=complement_weight,
-                     rating_cap=rating_cap, policy_year=policy_year)
+                     rating_cap=rating_cap, policy_year=policy_year, bases=bases)
 
