@@ -212,7 +212,7 @@ def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15
                                  for lv, f in r.levels.items()],
                                 columns=["factor", "level", "relativity"]).set_index(["factor", "level"])))
     q = quotes.to_frame()
-    tables.append((f"Premiums for {book.policy_year} in yuan (tariff relativities, Fuyang schedule then "
+    tables.append((f"Premiums for the next year ({book.policy_year}), yuan (tariff relativities, Fuyang then "
                    "the fitted hazard factor, revenue neutral), by sector", quotes.summary()))
     factor_of = q.groupby(q["factor"].round(1)).size().rename("enterprises").to_frame()
     tables.append(("Floating factor: enterprises at each value (rounded to 0.1)", factor_of))
