@@ -610,12 +610,8 @@ class FrequencyGLM:
         >>> m.expected_at_base(df, "grade").round(6).tolist()
         [2.0, 2.0, 2.0, 2.0]
         """
-        self._check_fitted()
+        self._categorical_spec(factor, "expected_at_base")
         df = _as_frame(data)
-        spec = next((s for s in self._design.specs if s.name == factor), None)
-        if spec is None or not spec.is_categorical:
-            raise ConfigError(f"{self._what}.expected_at_base: {factor!r} is not a categorical or "
-                              f"binned factor of the model (factors: {self.factors})")
         codes = dict(self._design.codes(df))
         codes[factor] = np.zeros(len(df), dtype=np.int64)
         mu, pi = self._means(df, codes)
@@ -633,18 +629,21 @@ class FrequencyGLM:
         >>> m.level_of(df.head(2), "x").tolist()
         ['[0, 2]', '[0, 2]']
         """
-        self._check_fitted()
+        spec = self._categorical_spec(factor, "level_of")
         df = _as_frame(data)
-        spec = next((s for s in self._design.specs if s.name == factor), None)
-        if spec is None or not spec.is_categorical:
-            raise ConfigError(f"{self._what}.level_of: {factor!r} is not a categorical or binned "
-                              f"factor of the model (factors: {self.factors})")
         p = Problems(self._what)
         fz = self._design._factorize(df[factor], spec, p)
         p.raise_if_any()
         inv, uniq = fz
         lab = np.array([spec.merged.get(u, u) for u in uniq], dtype=object)
         return pd.Series(lab[inv], index=df.index, name=factor)
+
+    def _categorical_spec(self, factor: str, method: str):
+        spec = self.factor_spec(factor)
+        if not spec.is_categorical:
+            raise ConfigError(f"{self._what}.{method}: {factor!r} is not a categorical or binned "
+                              f"factor of the model (factors: {self.factors})")
+        return spec
 
     def factor_spec(self, factor: str):
         """How ``factor`` is coded: kind, levels and (binned) interior edges and labels."""

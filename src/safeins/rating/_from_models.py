@@ -89,9 +89,20 @@ def _credibility(freq, data, cell_dims, credibility, p: Problems):
     return pd.DataFrame({"ratio": m + z * (x - m), "z": z, "actual": tot["A"], "expected": tot["E"]}), k, m
 
 
+def _fitted(freq, factor, data, complement_weight, cap, p: Problems):
+    """The factor's fitted relativities, or None with its problems collected in ``p``."""
+    from ._fitted import fitted_relativities
+
+    try:
+        return fitted_relativities(freq, factor, data, complement_weight, cap, what="Tariff.from_models")
+    except ValidationError as err:
+        p.extend(err._problems)
+        return None
+
+
 def _rating_tables(freq, factors, data, grid_dims, complement_weight, cap, p: Problems):
     """Relativity tables (as Relativity dicts) for the GLM factors in ``factors``."""
-    from ._fitted import fitted_relativities, method_note, pricing_input
+    from ._fitted import method_note, pricing_input
 
     tables = []
     for f in factors:
@@ -99,10 +110,8 @@ def _rating_tables(freq, factors, data, grid_dims, complement_weight, cap, p: Pr
             p.add(column="rating_factors", value=f,
                   rule="already a key of the rate rows (sector, size band, region)")
             continue
-        try:
-            fr = fitted_relativities(freq, f, data, complement_weight, cap, what="Tariff.from_models")
-        except ValidationError as err:
-            p.extend(err._problems)
+        fr = _fitted(freq, f, data, complement_weight, cap, p)
+        if fr is None:
             continue
         levels = dict(zip(fr["level"], fr["relativity"].astype(float), strict=True))
         src = (f"FrequencyGLM relativities of {f!r} (enterprise-years per level: "
@@ -119,8 +128,6 @@ def _rating_tables(freq, factors, data, grid_dims, complement_weight, cap, p: Pr
 def _zero_level_fix(freq, grid, data, complement_weight, p: Problems):
     """The grid with zero-event levels set to their factor's base, and the smoothed relativity
     each row must be multiplied by instead (1 where the level had accidents)."""
-    from ._fitted import fitted_relativities
-
     mult = np.ones(len(grid))
     notes = []
     zero_levels = getattr(freq, "zero_levels_", {}) or {}
@@ -128,10 +135,8 @@ def _zero_level_fix(freq, grid, data, complement_weight, p: Problems):
     for f, levels in zero_levels.items():
         if f not in grid.columns:
             continue
-        try:
-            fr = fitted_relativities(freq, f, data, complement_weight, None, what="Tariff.from_models")
-        except ValidationError as err:
-            p.extend(err._problems)
+        fr = _fitted(freq, f, data, complement_weight, None, p)
+        if fr is None:
             continue
         fr = fr.set_index("level")
         hit = grid[f].astype(str).isin([str(lv) for lv in levels]).to_numpy()
