@@ -549,7 +549,8 @@ class Quotes(ResultMixin):
         return len(self._frame)
 
     def summary(self) -> pd.DataFrame:
-        """By sector: enterprises, exposure, base and final premium, mean factor, share capped."""
+        """By sector: enterprises, exposure with its ``exposure_unit`` (never summed across units:
+        the total row has none), base and final premium in yuan, mean factor, share capped."""
         f = self._frame
         out = f.groupby("sector", observed=True, sort=True).agg(
             enterprises=("final_premium", "size"), exposure=("exposure", "sum"),
@@ -559,6 +560,9 @@ class Quotes(ResultMixin):
         out.loc["total"] = [len(f), np.nan, f["base_premium"].sum(), f["final_premium"].sum(),
                             f["factor"].mean(), f["capped"].mean(), f["min_applied"].mean()]
         out["final_to_base"] = out["final_premium"] / out["base_premium"]
+        unit = f.groupby("sector", observed=True, sort=True)["exposure_base"].first().astype(str)
+        out.insert(2, "exposure_unit", unit.map(lambda b: _sectors.EXPOSURE_BASES.get(b, b)))
+        out.loc["total", "exposure_unit"] = ""
         return out
 
     def plot(self, ax=None):
