@@ -372,3 +372,19 @@ def test_reportable_count_reads_the_reportable_column(data, tariff):
     counts = prior.groupby("enterprise_id").size().reindex(q.index, fill_value=0)
     assert (q["in_accident_count@reportable"] == counts).all()
     assert (q["f_reportable"] == np.where(counts >= 1, 1.2, 1.0)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 1e5), st.floats(0.0, 2e3)), min_size=1, max_size=40),
+       st.floats(1.01, 5.0))
+def test_off_balance_meets_the_target_with_minimum_on_the_final_premium(rows, scale):
+    from safeins.rating.quotes import _off_balance
+
+    floated = np.array([r[0] for r in rows])
+    minimum = np.array([r[1] for r in rows])
+    if floated.sum() <= 0:
+        return
+    goal = scale * max(minimum.sum(), 1.0)
+    c = _off_balance(floated, minimum, goal)
+    assert c > 0
+    assert np.maximum(floated * c, minimum).sum() == pytest.approx(goal, rel=1e-9)

@@ -245,7 +245,7 @@ def price(tariff, portfolio, accidents=None, hazards=None, floating=None, year=N
 
 def _off_balance(floated: np.ndarray, minimum: np.ndarray, goal: float) -> float:
     """The factor c with sum(max(c x floated, minimum)) = goal (the total is increasing in c)."""
-    if float(floated.sum()) <= 0:
+    if not float(floated.sum()) > 0:
         raise ValidationError("price", [Problem(None, "off_balance", goal,
                                                 "the portfolio's premium before off-balance is 0; "
                                                 "no correction can reach a target")])
@@ -254,7 +254,7 @@ def _off_balance(floated: np.ndarray, minimum: np.ndarray, goal: float) -> float
                                                 f"the minimum premiums alone total {minimum.sum():,.2f} "
                                                 "yuan, at or above the target; lower the minimum")])
     # breakpoints c_i = min_i / floated_i: between them the total is linear in c
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         brk = np.where(floated > 0, minimum / floated, np.inf)
     order = np.argsort(brk)
     b, f, m = brk[order], floated[order], minimum[order]
