@@ -375,7 +375,8 @@ def test_reportable_count_reads_the_reportable_column(data, tariff):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.0, 1e5), st.floats(0.0, 2e3)), min_size=1, max_size=40),
+@given(st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(0.01, 1e5)),  # yuan: a fen or more
+                          st.one_of(st.just(0.0), st.floats(0.01, 2e3))), min_size=1, max_size=40),
        st.floats(1.01, 5.0))
 def test_off_balance_meets_the_target_with_minimum_on_the_final_premium(rows, scale):
     from safeins.rating.quotes import _off_balance
