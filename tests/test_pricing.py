@@ -389,3 +389,15 @@ def test_off_balance_meets_the_target_with_minimum_on_the_final_premium(rows, sc
     c = _off_balance(floated, minimum, goal)
     assert c > 0
     assert np.maximum(floated * c, minimum).sum() == pytest.approx(goal, rel=1e-9)
+
+
+def test_duplicated_enterprise_years_refused_with_the_rows(data):
+    from safeins.rating.history import with_prior_year
+
+    et = si.exposure_table(data.portfolio, data.accidents, data.hazards)
+    dup = pd.concat([et, et.iloc[[5]]])
+    with pytest.raises(ValidationError, match="duplicated enterprise-year") as e:
+        with_prior_year(dup)
+    assert str(et.index[5]) in str(e.value)
+    fitted = with_prior_year(et)
+    assert set(fitted["year"]) == set(et["year"]) - {et["year"].min()}
