@@ -1,6 +1,6 @@
 """Build pricing/tariffs/zhejiang-demo.toml from the zhejiang-pilot data set (run once).
 
-    /work/venv/bin/python benchmarks/make_demo_tariff.py
+    python benchmarks/make_demo_tariff.py
 
 Steps: the zhejiang-pilot portfolio, accidents and hazards (safeins.domain.datasets, a fixed synthetic
 data set); the enterprise-year table; a Poisson FrequencyGLM on sector, size band and region with a

@@ -51,7 +51,10 @@ def test_shipped_rules_cite_sources(fuyang, illustrative):
         if term.status == "illustrative":
             assert "ILLUSTRATIVE" in term.source
     sourced = {t.name for t in illustrative.terms if t.status == "regulatory"}
-    assert sourced == {"accident_grade", "award", "loss_ratio"}
+    assert sourced == {"accident_grade", "award"}
+    # the loss-ratio term is a Taiwan labour-insurance rule: illustrative here, not regulatory
+    lr = next(t for t in illustrative.terms if t.name == "loss_ratio")
+    assert lr.status == "illustrative" and lr.source.startswith("ILLUSTRATIVE")
 
 
 # --- the Taiwan loss-ratio template (CALIBRATION.md 5C) -----------------------------------------
@@ -205,3 +208,68 @@ def test_factor_within_floor_and_cap(adjs, floor, width, combine):
     assert floor <= f.factor <= floor + width
     raw = np.prod([1 + a for a in adjs]) if combine == "multiplicative" else 1 + sum(adjs)
     assert f.raw == pytest.approx(raw)
+
+
+# --- rules fitted from a frequency GLM (issue 10 part 1) -----------------------------------------
+
+@pytest.fixture(scope="module")
+def glm():
+    from safeins.models.frequency_glm import FrequencyGLM
+
+    rng = np.random.default_rng(11)
+    n = 6000
+    df = pd.DataFrame({"credit_grade": rng.choice(list("ABCD"), n, p=[0.3, 0.4, 0.2, 0.1]),
+                       "prior_hazard_rate": rng.gamma(2.0, 1.5, n), "exposure": rng.uniform(1, 3, n)})
+    rel = df["credit_grade"].map({"A": 0.8, "B": 1.0, "C": 1.3, "D": 1.7})
+    df["accidents"] = rng.poisson(0.2 * df["exposure"] * rel * np.exp(0.1 * df["prior_hazard_rate"]))
+    m = FrequencyGLM("poisson", ["credit_grade", "prior_hazard_rate"],
+                     numeric={"prior_hazard_rate": 4}).fit(df)
+    return m, df
+
+
+def test_from_model_carries_the_glm_relativities(glm):
+    m, df = glm
+    rule = FloatingRule.from_model(m, ["credit_grade", "prior_hazard_rate"], floor=0.3, cap=3.0, data=df)
+    rel = m.relativities_.set_index(["factor", "level"])["relativity"]
+    credit = next(t for t in rule.terms if t.name == "credit_grade")
+    for level, adj in credit.levels.items():  # thousands of accidents: Z ~ 1
+        assert 1 + adj == pytest.approx(rel[("credit_grade", level)], rel=2e-3)
+    hz = next(t for t in rule.terms if t.name == "prior_hazard_rate")
+    assert hz.kind == "bins" and hz.input == "hazard_rate" and hz.status == "fitted"
+    # bins closed on the right, exactly as the GLM codes them
+    x = df["prior_hazard_rate"].head(200)
+    levels = m.level_of(df.head(200), "prior_hazard_rate")
+    expected = levels.map({lv: rel[("prior_hazard_rate", lv)] for lv in levels.unique()})
+    got = 1 + hz.adjust(x.to_numpy())
+    np.testing.assert_allclose(got, expected.to_numpy(), rtol=2e-3)
+
+
+def test_from_model_composes_after_the_schedule_in_the_band(glm, fuyang):
+    m, df = glm
+    rule = FloatingRule.from_model(m, ["credit_grade"], floor=0.75, cap=1.35, schedule="fuyang", data=df)
+    assert rule.schedule == fuyang and "order: schedule 'fuyang' first" in rule.summary()
+    d = rule.factor(credit_grade="D", accident_grade="较大", award="none")
+    # the schedule's steps are untouched; the product is held in the band
+    assert d.components["accident_grade"] == pytest.approx(1.2)
+    assert d.raw == pytest.approx(1.2 * d.components["credit_grade"])
+    assert d.factor == 1.35 and d.capped
+    a = rule.factor(credit_grade="A", accident_grade="none", award="city")
+    assert a.raw == pytest.approx((1 - 0.10 - 0.05) * a.components["credit_grade"])
+
+
+def test_from_model_refuses_unknown_and_linear_inputs(glm):
+    m, df = glm
+    with pytest.raises(ValidationError, match="not a factor of the frequency model"):
+        FloatingRule.from_model(m, ["blacklisted"], floor=0.7, cap=1.3)
+    from safeins.models.frequency_glm import FrequencyGLM
+
+    lin = FrequencyGLM("poisson", ["prior_hazard_rate"]).fit(df)
+    with pytest.raises(ValidationError, match="fit it binned"):
+        FloatingRule.from_model(lin, ["prior_hazard_rate"], floor=0.7, cap=1.3)
+
+
+def test_reportable_count_only_for_accident_inputs():
+    with pytest.raises(ValidationError, match="count = 'reportable' applies to accident inputs"):
+        FloatingRule(name="x", floor=0.5, cap=2.0, terms=[
+            {"name": "h", "input": "unrectified", "kind": "bands", "count": "reportable",
+             "thresholds": [0], "adjustments": [0.0]}])

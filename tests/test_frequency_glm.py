@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from safeins.errors import ConvergenceError, ValidationError
+from safeins.errors import ConfigError, ConvergenceError, ValidationError
 from safeins.models.frequency_glm import BoundaryWarning, FrequencyGLM, SparseLevelWarning
 from safeins.models.glm_compare import compare_frequency_models, gini, lorenz_curve
 
@@ -168,11 +168,11 @@ def test_zip_and_zinb(data):
 def test_relativity_table_layout(nb_fit, data):
     rt = nb_fit.relativities_
     assert list(rt.columns) == ["factor", "level", "relativity", "ci_low", "ci_high", "exposure",
-                                "n_obs", "counts", "is_base"]
+                                "n_obs", "counts", "is_base", "enterprise_years", "worker_years"]
     base = rt[rt["is_base"]].set_index("factor")["level"].to_dict()
     assert base == {"sector": "construction", "size_band": "medium", "credit_grade": "B"}
-    for f, lev in base.items():  # the most exposed level is the base
-        assert data.groupby(f)["exposure"].sum().idxmax() == lev
+    for f, lev in base.items():  # the level with the most enterprise-years (rows) is the base
+        assert data.groupby(f).size().idxmax() == lev
     assert (rt.loc[rt["is_base"], ["relativity", "ci_low", "ci_high"]] == 1.0).all().all()
     assert rt.groupby("factor", sort=False)["n_obs"].sum().loc["sector"] == len(data)
     assert rt.loc[rt["factor"] == "sector", "counts"].sum() == data["accidents"].sum()
@@ -196,8 +196,8 @@ def test_binning_and_log_numeric(data):
     lv = m.relativities_.query("factor == 'hazard_rate'")["level"].tolist()
     assert len(lv) == 4 and any(s.startswith("<=") for s in lv) and any(
         s.startswith(">") for s in lv)
-    # exposure-weighted quartiles: each bin has about a quarter of the exposure
-    ex = m.relativities_.query("factor == 'hazard_rate'")["exposure"]
+    # quartiles by enterprise-years: each bin has about a quarter of the rows
+    ex = m.relativities_.query("factor == 'hazard_rate'")["enterprise_years"]
     np.testing.assert_allclose(ex / ex.sum(), 0.25, atol=0.01)
     new = data.head(3).assign(hazard_rate=[-5.0, 0.5, 7.0])  # open-ended quantile bins
     assert np.isfinite(m.predict(new)).all()
@@ -461,3 +461,40 @@ def test_confidence_intervals_cover_the_truth(family, n, seed0):
         assert stats.binomtest(int(k), 200, 0.95).pvalue > 0.0001, (j, k / 200)
     k, total = int(hits.sum()), hits.size
     assert stats.binomtest(k, total, 0.95).pvalue > 0.001, k / total
+
+
+def test_trend_and_projection_recover_a_known_trend():
+    rng = np.random.default_rng(3)
+    years = np.repeat(np.arange(2019, 2024), 4000)
+    df = pd.DataFrame({"year": years, "exposure": rng.uniform(0.5, 2.0, len(years)),
+                       "grade": rng.choice(["A", "B"], len(years))})
+    mu = 0.3 * df["exposure"] * np.where(df["grade"] == "B", 1.5, 1.0) * np.exp(-0.08 * (df["year"] - 2019))
+    df["accidents"] = rng.poisson(mu)
+    m = FrequencyGLM("poisson", ["grade", "year"]).fit(df)
+    t = m.trend().iloc[0]
+    assert t["ci_low"] < np.exp(-0.08) < t["ci_high"]
+    assert t["annual_change"] == pytest.approx(t["annual_factor"] - 1)
+    new = df[df["year"] == 2023].head(500)
+    proj = m.project(new, 2025)
+    truth = (0.3 * new["exposure"] * np.where(new["grade"] == "B", 1.5, 1.0) * np.exp(-0.08 * 6)).sum()
+    assert proj["expected"].sum() == pytest.approx(truth, rel=0.05)
+    assert (proj["ci_low"] < proj["expected"]).all() and (proj["expected"] < proj["ci_high"]).all()
+    with pytest.raises(ConfigError, match="not a linear factor"):
+        m.trend("grade")
+
+
+def test_units_enterprise_and_worker_years_never_mixed_exposure():
+    rng = np.random.default_rng(4)
+    n = 3000
+    df = pd.DataFrame({"sector": rng.choice(["manufacturing", "construction"], n, p=[0.7, 0.3]),
+                       "headcount": rng.integers(5, 200, n)})
+    # construction is rated per yuan of contract value: 10,000x more units per worker
+    df["exposure"] = np.where(df["sector"] == "construction", 1e4, 1.0) * df["headcount"]
+    df["accidents"] = rng.poisson(0.02 * df["headcount"])
+    m = FrequencyGLM("poisson", ["sector"]).fit(df)
+    rt = m.relativities_.set_index("level")
+    # the base is the sector with the most enterprise-years, not the most yuan
+    assert rt.loc["manufacturing", "is_base"]
+    assert rt["exposure"].isna().all() and m.exposure_unit_ is None
+    assert rt.loc["construction", "worker_years"] == df.loc[df["sector"] == "construction", "headcount"].sum()
+    assert rt["enterprise_years"].sum() == n

@@ -55,21 +55,27 @@ def quotes(data, tariff, rule, loss_ratio):
                         experience=loss_ratio)
 
 
-def test_base_premium_is_rate_times_exposure_with_minimum(quotes, data):
+def test_base_premium_is_rate_times_exposure_minimum_on_final(quotes, data):
     q = quotes.to_frame()
     pf = data.portfolio.frame
     expected_rate = [PER_UNIT[BASES[s]] * SIZE[b] for s, b in zip(pf["sector"], pf["size_band"], strict=True)]
     np.testing.assert_allclose(q["base_rate"], expected_rate, rtol=1e-15)
     raw = q["base_rate"] * data.portfolio.exposure()
-    np.testing.assert_allclose(q["base_premium"], np.maximum(raw, 500.0), rtol=1e-15)
-    assert (q["min_applied"] == (raw < 500.0)).all() and q["min_applied"].any()
+    np.testing.assert_allclose(q["base_premium"], raw, rtol=1e-15)
+    # the minimum premium applies to the FINAL premium, after floating and the off-balance
+    floated = raw * q["factor"] * quotes.off_balance
+    np.testing.assert_allclose(q["final_premium"], np.maximum(floated, 500.0), rtol=1e-12)
+    assert (q["min_applied"] == (floated < 500.0)).all() and q["min_applied"].any()
+    assert q["final_premium"].min() == pytest.approx(500.0)
 
 
 def test_off_balance_is_revenue_neutral(quotes):
     q = quotes.to_frame()
-    assert q["final_premium"].sum() == pytest.approx(q["base_premium"].sum(), rel=1e-12)
-    np.testing.assert_allclose(q["final_premium"], q["base_premium"] * q["factor"] * quotes.off_balance,
-                               rtol=1e-14)
+    # neutral: the total equals what the book pays without floating (minimum included)
+    unfloated = np.maximum(q["base_premium"], q["min_premium"]).sum()
+    assert q["final_premium"].sum() == pytest.approx(unfloated, rel=1e-12)
+    floated = q["base_premium"] * q["factor"] * quotes.off_balance
+    np.testing.assert_allclose(q["final_premium"], np.maximum(floated, q["min_premium"]), rtol=1e-14)
     assert ((q["factor"] >= 0.6) & (q["factor"] <= 1.6)).all()
 
 
@@ -79,7 +85,7 @@ def test_off_balance_target_and_none(data, tariff):
     q0 = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", off_balance=None)
     assert q0.off_balance == 1.0
     f = q0.to_frame()
-    np.testing.assert_allclose(f["final_premium"], f["base_premium"] * f["factor"])
+    np.testing.assert_allclose(f["final_premium"], np.maximum(f["base_premium"] * f["factor"], 500.0))
 
 
 def test_prior_year_record_matches_exposure_table(quotes, data):
@@ -112,11 +118,12 @@ def test_vectorised_equals_naive_loop(quotes, tariff, rule, data):
     for i in ids:
         rate = tariff.rate_of(sector=pf.at[i, "sector"], size_band=pf.at[i, "size_band"],
                               region=pf.at[i, "region"], exposure=exp[i])
-        base = max(rate * exp[i], 500.0)
+        base = rate * exp[i]
         inputs = {t.input: q.at[i, f"in_{t.input}"] for t in rule.terms}
         inputs = {k: (v.item() if hasattr(v, "item") else v) for k, v in inputs.items()}
         f = rule.factor(**inputs).factor
-        assert q.at[i, "final_premium"] == pytest.approx(base * f * quotes.off_balance, rel=1e-12)
+        assert q.at[i, "final_premium"] == pytest.approx(max(base * f * quotes.off_balance, 500.0),
+                                                         rel=1e-12)
 
 
 def test_explain_reads_line_by_line(quotes):
@@ -228,7 +235,8 @@ def test_worse_grade_never_cheaper(i, which, off_balance):
     after = _TARIFF.price(si.Portfolio(frame), **kw)
     assert after.to_frame().at[eid, "final_premium"] >= before.to_frame().at[eid, "final_premium"] - 1e-9
     if off_balance is not None:
-        target = 5.0e6 if off_balance == 5.0e6 else after.to_frame()["base_premium"].sum()
+        f = after.to_frame()
+        target = 5.0e6 if off_balance == 5.0e6 else np.maximum(f["base_premium"], f["min_premium"]).sum()
         assert after.total() == pytest.approx(target, rel=1e-12)
 
 
@@ -271,3 +279,125 @@ def test_options_fill_only_unstated_values(data):
     cons.iloc[5, cons.columns.get_loc("per_person")] = np.nan
     q = t.price(si.Portfolio(cons.reset_index()), options={"per_person": 500_000})
     assert (q.to_frame()["per_person"] == 500_000).all()
+
+
+# --- issue 11 part 4: missing history, bad exposure, implausible rates ---------------------------
+
+def test_prior_year_missing_from_history_raises(data, tariff):
+    with pytest.raises(ValidationError, match="prior year 2025 is not in the accident") as e:
+        tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", year=2026)
+    assert "assume_claim_free=True" in str(e.value)
+
+
+def test_assume_claim_free_proceeds_and_reports(data, tariff):
+    q = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang", year=2026,
+                     assume_claim_free=True)
+    assert q.assumed == len(data.portfolio)
+    assert (q.to_frame()["in_accident_grade"].astype(str) == "none").all()
+    assert "priced as accident-free" in q.explain(q.to_frame().index[0])
+    ok = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang")
+    assert ok.assumed == 0
+
+
+def test_missing_hazard_year_raises(data, tariff):
+    with pytest.raises(ValidationError, match="not in the hazard history"):
+        tariff.price(data.portfolio, accidents=data.accidents, hazards=data.hazards,
+                     floating="illustrative", year=2026)
+
+
+def test_zero_negative_or_nan_exposure_refused_with_the_row(data, tariff):
+    frame = data.portfolio.frame.copy()
+    heads = frame.index[frame["sector"].map(BASES).eq("headcount").to_numpy()]
+    frame = frame.astype({"headcount": float})
+    frame.loc[heads[0], "headcount"] = 0.0
+    try:
+        pf = si.Portfolio(frame)
+    except ValidationError as err:  # the portfolio itself refuses it: also one clear error
+        assert heads[0] in str(err)
+        return
+    with pytest.raises(ValidationError, match="own rating base") as e:
+        tariff.price(pf)
+    assert heads[0] in str(e.value)
+
+
+def test_per_mille_manual_read_as_fractions_refused(data):
+    wrong = make_tariff(min_premium=0.0)
+    rows = [r.model_copy(update={"rate": r.rate * 1000}) if r.base == "contract_value" else r
+            for r in wrong.rates]
+    bad = wrong.model_copy(update={"rates": tuple(rows)})
+    with pytest.raises(ValidationError, match="implausible") as e:
+        bad.price(data.portfolio)
+    assert "max_premium_share" in str(e.value)
+    q = bad.price(data.portfolio, max_premium_share=2.0)  # explicitly allowed
+    assert q.total() > 0
+
+
+def test_zero_rate_in_a_mandatory_sector_is_an_error(data):
+    t = make_tariff(min_premium=0.0)
+    rows = [r.model_copy(update={"rate": 0.0}) if r.sector == "construction" else r for r in t.rates]
+    with pytest.raises(ValidationError, match="mandatory"):
+        t.model_copy(update={"rates": tuple(rows)}).price(data.portfolio)
+
+
+def test_minimum_premium_binds_after_floating_and_off_balance(data):
+    t = make_tariff(min_premium=500.0)
+    q = t.price(data.portfolio, accidents=data.accidents, floating="fuyang").to_frame()
+    assert q["final_premium"].min() == pytest.approx(500.0)  # never 460.60 after floating
+    assert q["final_premium"].sum() == pytest.approx(np.maximum(q["base_premium"], 500.0).sum())
+
+
+def test_schedule_steps_stay_exact_under_revenue_neutrality(data, tariff):
+    """Neutrality rescales the base (its own reported factor); -10 % stays -10 %."""
+    q = tariff.price(data.portfolio, accidents=data.accidents, floating="fuyang")
+    f = q.to_frame()
+    none = f["in_accident_grade"].astype(str) == "none"
+    assert (f.loc[none, "f_accident_grade"] == 0.9).all()
+    assert q.off_balance != 1.0
+    eid = f.index[none.to_numpy()][0]
+    assert "-10.0% -> 0.9" in q.explain(eid) and "off-balance   x" in q.explain(eid)
+
+
+def test_reportable_count_reads_the_reportable_column(data, tariff):
+    rule = FloatingRule(name="rep", floor=0.5, cap=2.0, terms=[
+        {"name": "reportable", "input": "accident_count", "kind": "bands", "count": "reportable",
+         "thresholds": [0, 1], "adjustments": [0.0, 0.2]}])
+    acc = data.accidents
+    if "reportable" not in acc.frame.columns:
+        with pytest.raises(ValidationError, match="boolean column 'reportable'"):
+            tariff.price(data.portfolio, accidents=acc, floating=rule)
+        frame = acc.frame.reset_index().assign(reportable=lambda d: d["employee_deaths"] > 0)
+        acc = si.AccidentHistory(frame, portfolio=data.portfolio, victims=None)
+    q = tariff.price(data.portfolio, accidents=acc, floating=rule).to_frame()
+    prior = acc.frame[(acc.frame["year"] == 2023) & acc.frame["reportable"]]
+    counts = prior.groupby("enterprise_id").size().reindex(q.index, fill_value=0)
+    assert (q["in_accident_count@reportable"] == counts).all()
+    assert (q["f_reportable"] == np.where(counts >= 1, 1.2, 1.0)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(0.01, 1e5)),  # yuan: a fen or more
+                          st.one_of(st.just(0.0), st.floats(0.01, 2e3))), min_size=1, max_size=40),
+       st.floats(1.01, 5.0))
+def test_off_balance_meets_the_target_with_minimum_on_the_final_premium(rows, scale):
+    from safeins.rating.quotes import _off_balance
+
+    floated = np.array([r[0] for r in rows])
+    minimum = np.array([r[1] for r in rows])
+    if floated.sum() <= 0:
+        return
+    goal = scale * max(minimum.sum(), 1.0)
+    c = _off_balance(floated, minimum, goal)
+    assert c > 0
+    assert np.maximum(floated * c, minimum).sum() == pytest.approx(goal, rel=1e-9)
+
+
+def test_duplicated_enterprise_years_refused_with_the_rows(data):
+    from safeins.rating.history import with_prior_year
+
+    et = si.exposure_table(data.portfolio, data.accidents, data.hazards)
+    dup = pd.concat([et, et.iloc[[5]]])
+    with pytest.raises(ValidationError, match="duplicated enterprise-year") as e:
+        with_prior_year(dup)
+    assert str(et.index[5]) in str(e.value)
+    fitted = with_prior_year(et)
+    assert set(fitted["year"]) == set(et["year"]) - {et["year"].min()}

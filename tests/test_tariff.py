@@ -261,3 +261,78 @@ def test_loadings_must_respect_the_tariffs_regime():
     with pytest.raises(ValidationError, match="commission_cap"):
         Tariff(name="t", rates=[{"sector": "fireworks", "base": "headcount", "rate": 1.0}],
                loadings=loadings, regime="national-2025")
+
+
+@pytest.fixture(scope="module")
+def fitted_book():
+    import warnings
+
+    import safeins as si
+    from safeins.models.accident import AccidentModel
+    from safeins.models.frequency_glm import FrequencyGLM
+    from safeins.rating.history import with_prior_year
+
+    d = si.datasets.synthetic_portfolio(n_enterprises=800, years=(2021, 2022, 2023), seed=1)
+    table = with_prior_year(si.exposure_table(d.portfolio, d.accidents, d.hazards))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", si.errors.SafeinsWarning)
+        freq = FrequencyGLM("poisson", ["sector", "credit_grade", "prior_hazard_rate", "year"],
+                            numeric={"prior_hazard_rate": 3, "year": "linear"}).fit(table)
+    accm = AccidentModel(min_count=100).fit(d.accidents, d.portfolio)
+    return d, table, freq, accm
+
+
+def test_rating_factors_become_smoothed_capped_relativity_tables(fitted_book):
+    d, table, freq, accm = fitted_book
+    cov = PolicyCoverage.from_regime("national-2025", per_person=400_000, headcount=50)
+    t = Tariff.from_models(freq, accm, coverage=cov, loadings=Loadings(**LOAD), regime="national-2025",
+                           rating_factors=["credit_grade", "prior_hazard_rate"], rating_cap=1.5,
+                           data=table, policy_year=2024, points=2**10 + 1)
+    credit, hazard = t.relativities
+    assert credit.dimension == "credit_grade" and credit.levels[credit.base] == 1.0
+    assert all(1 / 1.5 <= v <= 1.5 for v in credit.levels.values())
+    glm = freq.relativities_.query("factor == 'credit_grade'").set_index("level")["relativity"]
+    for level, v in credit.levels.items():  # smoothing moves a relativity toward 1, never past it
+        g = min(max(glm[level], 1 / 1.5), 1.5)
+        assert min(g, 1.0) - 1e-12 <= v <= max(g, 1.0) + 1e-12
+    assert hazard.input == "hazard_rate" and hazard.edges is not None
+    assert any("Poisson-gamma credibility" in n and "capped to [1/1.5, 1.5]" in n for n in t.notes)
+    assert any(n.startswith("trend: frequency x") and "projected to 2024" in n for n in t.notes)
+    # no zero rate: sectors without an accident take the credibility complement
+    assert (t.to_frame()["rate"] > 0).all()
+    for s in freq.zero_levels_.get("sector", []):
+        assert any(n.startswith(f"sector={s}: no accident in the data") for n in t.notes)
+    q = t.price(d.portfolio, hazards=d.hazards)
+    f = q.to_frame()
+    bands = hazard.band_levels(f["in_hazard_rate"])
+    np.testing.assert_allclose(f["rel_prior_hazard_rate"], [hazard.levels[b] for b in bands])
+    np.testing.assert_allclose(f["base_premium"], f["base_rate"] * f["exposure"] * f["rel_credit_grade"]
+                               * f["rel_prior_hazard_rate"], rtol=1e-12)
+    text = q.explain(f.index[0])
+    assert "relativity    credit_grade =" in text and "(hazard_rate = " in text
+
+
+def test_tariff_tables_name_their_units():
+    f = Tariff.load("shandong-construction-2018").to_frame()
+    assert (f["unit"] == "‰ of contract value").all()
+    np.testing.assert_allclose(f["rate_per_unit"], f["rate"] * 1000)
+    t = Tariff(name="tiny", rates=[{"sector": "fireworks", "base": "headcount", "rate": 120.0}])
+    assert t.to_frame()["unit"].tolist() == ["yuan per worker"]
+
+
+def test_manufacturing_and_trade_may_be_rated_per_worker():
+    import safeins as si
+
+    t = Tariff(name="t", rates=[{"sector": "trade", "base": "headcount", "rate": 40.0},
+                                {"sector": "manufacturing", "base": "payroll", "rate": 0.002}])
+    assert t.sector_bases() == {"trade": "headcount", "manufacturing": "payroll"}
+    pf = si.Portfolio(si.datasets.example_portfolio_frame())
+    frame = pf.frame.assign(sector="trade")
+    q = t.price(si.Portfolio(frame.reset_index())).to_frame()
+    np.testing.assert_allclose(q["base_premium"], 40.0 * frame["headcount"].to_numpy())
+    assert (q["exposure_base"] == "headcount").all()
+    with pytest.raises(ValidationError, match="sector 'construction' is rated per 'contract_value'"):
+        Tariff(name="t", rates=[{"sector": "construction", "base": "headcount", "rate": 1.0}])
+    with pytest.raises(ValidationError, match="one base per sector"):
+        Tariff(name="t", rates=[{"sector": "trade", "base": "headcount", "rate": 40.0, "size_band": "small"},
+                                {"sector": "trade", "base": "revenue", "rate": 0.001, "size_band": "large"}])

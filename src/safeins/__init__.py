@@ -104,6 +104,9 @@ _EXPORTS: dict[str, str] = {
     "FloatingRule": "safeins.rating.floating",
     "Quotes": "safeins.rating.quotes",
     "lemaire_table": "safeins.rating.bonus_malus",
+    # pricing that differentiates: the prior year's record as GLM factors, the demo's pipeline
+    "with_prior_year": "safeins.rating.history",
+    "price_book": "safeins.demo",
     # the embedded demo
     "run_demo": "safeins.demo",
     # the prevention fund

@@ -20,9 +20,90 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "PricedBook", "price_book", "run_demo"]
 
-FACTORS = ["sector", "size_band", "region", "credit_grade", "standardization"]
+#: GLM factors: prior_hazard_rate is hazards found per 100 workers in the prior year (5 bins with
+#: equal enterprise-years), year a log-linear trend carried to the policy year.
+FACTORS = ["sector", "size_band", "region", "credit_grade", "standardization", "prior_hazard_rate",
+           "year"]
+NUMERIC = {"prior_hazard_rate": 5, "year": "linear"}
+#: Route 1: relativity tables of the tariff. Route 2: a fitted floating factor after Fuyang's
+#: published schedule.
+TARIFF_FACTORS = ["credit_grade", "standardization"]
+FLOATING_FACTORS = ["prior_hazard_rate"]
+#: ILLUSTRATIVE bounds of the combined floating factor: no national band is published.
+FLOOR, CAP = 0.6, 1.8
+
+
+@dataclass
+class PricedBook:
+    """The pricing pipeline of the demo: fitted models, tariff, floating rule and quotes."""
+
+    frequency: object
+    accident_model: object
+    coverage: object
+    tariff: object
+    rule: object
+    quotes: object
+    fit_table: pd.DataFrame
+    policy_year: int
+    projection: pd.DataFrame
+
+
+def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
+               lap=None) -> PricedBook:
+    """Fit and price a book as the demo does; every fitted risk factor reaches the premium.
+
+    The frequency GLM is fitted on the enterprise-years that have a prior year (the factors
+    :data:`FACTORS`, prior-year hazards per 100 workers binned, a yearly trend), manufacturing and
+    trade exposed per worker (their rates are yuan per worker); the tariff carries
+    sector x size band x region base rates projected to the policy year and relativity tables for
+    credit grade and standardisation; the floating rule applies Fuyang's published schedule, then
+    the fitted prior-year hazard-rate factor, within the illustrative band [0.6, 1.8]; the
+    off-balance keeps the book's total.
+
+    >>> import safeins as si
+    >>> d = si.datasets.synthetic_portfolio(n_enterprises=400, seed=2)
+    >>> book = price_book(d.portfolio, d.accidents, d.hazards)
+    >>> [r.dimension for r in book.tariff.relativities]
+    ['credit_grade', 'standardization']
+    >>> bool(book.quotes.to_frame()["final_premium"].gt(0).all())
+    True
+    """
+    import safeins as si
+
+    from .rating.history import HEADCOUNT_BASES, rebase_exposure, with_prior_year
+
+    def step(name):
+        if lap is not None:
+            lap(name)
+
+    et = si.exposure_table(pf, acc, hz) if et is None else et
+    fit_table = rebase_exposure(with_prior_year(et), HEADCOUNT_BASES)
+    policy_year = int(et["year"].max()) + 1
+    freq = si.FrequencyGLM("poisson", factors=FACTORS, numeric=NUMERIC).fit(
+        fit_table, counts="accidents", exposure="exposure")
+    step("frequency GLM")
+    accm = si.AccidentModel().fit(acc, pf)
+    step("accident model")
+    cov = si.PolicyCoverage.from_regime("national-2025", per_person=500_000, headcount=50)
+    loadings = si.Loadings(commission=0.05, prevention=share, expenses=0.10, profit=0.03,
+                           principle={"kind": "standard_deviation", "parameter": 0.1},
+                           regime="national-2025")
+    tariff = si.Tariff.from_models(freq, accm, coverage=cov, loadings=loadings, regime="national-2025",
+                                   name="demo", source="fitted by safeins.demo on the data above",
+                                   rating_factors=TARIFF_FACTORS, data=fit_table,
+                                   policy_year=policy_year, bases=HEADCOUNT_BASES)
+    rule = si.FloatingRule.from_model(freq, FLOATING_FACTORS, schedule="fuyang", floor=FLOOR, cap=CAP,
+                                      data=fit_table, name="fuyang+fitted")
+    step("tariff")
+    quotes = tariff.price(pf, accidents=acc, hazards=hz, floating=rule, year=policy_year)
+    step("pricing")
+    last = et[et["year"] == policy_year - 1].set_index("enterprise_id")
+    now = rebase_exposure(pf.frame.assign(exposure=pf.exposure()), HEADCOUNT_BASES)
+    now["prior_hazard_rate"] = last["hazard_rate"].reindex(pf.frame.index).to_numpy()
+    projection = freq.project(now, policy_year)
+    return PricedBook(freq, accm, cov, tariff, rule, quotes, fit_table, policy_year, projection)
 
 
 @dataclass
@@ -109,38 +190,36 @@ def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15
 
     tables: list[tuple[str, pd.DataFrame]] = _experience_tables(et, acc)
 
-    freq = si.FrequencyGLM("poisson", factors=FACTORS).fit(et, counts="accidents", exposure="exposure")
-    lap("frequency GLM")
+    book = price_book(pf, acc, hz, et, share=share, lap=lap)
+    freq, accm, cov, tariff, quotes = (book.frequency, book.accident_model, book.coverage, book.tariff,
+                                       book.quotes)
     rel = freq.relativities_
     rel = rel[~rel["factor"].isin(["sector", "region", "(intercept)"])]
-    tables.append(("Frequency GLM: relativities (95% CI) for the rating factors",
-                   rel.set_index(["factor", "level"])[["relativity", "ci_low", "ci_high", "exposure"]]))
-
-    accm = si.AccidentModel().fit(acc, pf)
-    lap("accident model")
-    cov = si.PolicyCoverage.from_regime("national-2025", per_person=500_000, headcount=50)
+    tables.append(("Frequency GLM: relativities (95% CI) for the rating factors, with enterprise-years "
+                   "and worker-years per level",
+                   rel.set_index(["factor", "level"])[["relativity", "ci_low", "ci_high", "enterprise_years",
+                                                       "worker_years", "counts"]]))
+    tables.append(("Frequency trend (GLM year factor) and projection to the policy year",
+                   _trend_table(freq, book)))
     findings = si.regimes.get("national-2025").check(cov).to_frame()
-    loadings = si.Loadings(commission=0.05, prevention=share, expenses=0.10, profit=0.03,
-                           principle={"kind": "standard_deviation", "parameter": 0.1},
-                           regime="national-2025")
-    tariff = si.Tariff.from_models(freq, accm, coverage=cov, loadings=loadings, regime="national-2025",
-                                   name="demo", source="fitted by safeins.demo on the data above")
-    lap("tariff")
     base = tariff.to_frame()
-    tables.append(("Tariff (差别费率): gross base rate per unit of exposure, by sector and size band",
-                   base.pivot_table(index="sector", columns="size_band", values="rate", aggfunc="mean",
-                                    observed=True)))
-    quotes = tariff.price(pf, accidents=acc, hazards=hz, floating="fuyang")
-    lap("pricing")
+    for b_, part in base.groupby("unit", sort=True):
+        tables.append((f"Tariff (差别费率): gross base rate in {b_}, by sector and size band",
+                       part.pivot_table(index="sector", columns="size_band", values="rate_per_unit",
+                                        aggfunc="mean", observed=True)))
+    tables.append(("Tariff relativity tables (credibility-smoothed GLM relativities)",
+                   pd.DataFrame([(r.dimension, lv, f) for r in tariff.relativities
+                                 for lv, f in r.levels.items()],
+                                columns=["factor", "level", "relativity"]).set_index(["factor", "level"])))
     q = quotes.to_frame()
-    tables.append(("Premiums for the next year (Fuyang floating rule, revenue neutral), by sector",
-                   quotes.summary()))
-    factor_of = q.groupby(q["factor"].round(2)).size().rename("enterprises").to_frame()
-    tables.append(("Floating factor: enterprises at each value", factor_of))
+    tables.append((f"Premiums for the next year ({book.policy_year}), yuan (tariff relativities, Fuyang then "
+                   "the fitted hazard factor, revenue neutral), by sector", quotes.summary()))
+    factor_of = q.groupby(q["factor"].round(1)).size().rename("enterprises").to_frame()
+    tables.append(("Floating factor: enterprises at each value (rounded to 0.1)", factor_of))
     tables.append(("Regime check of the policy (national-2025)",
                    findings[["rule", "value", "limit", "verdict"]]))
 
-    lam = freq.predict(pf)
+    lam = book.projection["expected"]
     sectors = sorted(pf.frame["sector"].astype(str).unique())
     loss = pd.Series({s: accm.insured_loss(cov, sector=s).mean() for s in sectors}, name="loss")
     deaths = accm.expected()["deaths"] if "deaths" in accm.expected() else None
@@ -159,10 +238,23 @@ def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15
     header = (f"safeins demo: {title}\n"
               f"{len(pf):,} enterprises, {len(acc):,} accidents, {len(hz):,} hazard records, "
               f"{len(et):,} enterprise-years.\n"
-              f"Collected premium {q['final_premium'].sum():,.0f} yuan; expected accidents next year "
-              f"{lam.sum():,.0f}; prevention budget {budget:,.0f} yuan.\n"
+              f"Collected premium {q['final_premium'].sum():,.0f} yuan; expected accidents in "
+              f"{book.policy_year} {lam.sum():,.0f} (trend-projected); prevention budget "
+              f"{budget:,.0f} yuan.\n"
               f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()))
     return DemoResult(header, tables, t, quotes, plan, freq, accm)
+
+
+def _trend_table(freq, book: PricedBook) -> pd.DataFrame:
+    t = freq.trend("year").iloc[0]
+    proj = book.projection.sum()
+    return pd.DataFrame({
+        "value": [t["annual_factor"], t["ci_low"], t["ci_high"], proj["expected"], proj["ci_low"],
+                  proj["ci_high"]],
+        "unit": ["x per year", "x per year", "x per year", "accidents", "accidents", "accidents"]},
+        index=["annual trend factor", f"  {freq.ci:.0%} CI low", f"  {freq.ci:.0%} CI high",
+               f"expected accidents {book.policy_year}", "  CI low (trend only)",
+               "  CI high (trend only)"])
 
 
 def _experience_tables(et: pd.DataFrame, acc) -> list[tuple[str, pd.DataFrame]]:

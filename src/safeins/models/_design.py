@@ -123,12 +123,16 @@ class Design:
         base_levels: str | Mapping[str, object] = "most_exposed",
         min_level_exposure: float | None = None,
         what: str = "design",
+        rank: np.ndarray | None = None,
     ) -> Design:
         """Learn levels, bases and bins of ``factors`` from ``df``.
 
         ``weight`` (exposure, or claim counts for severity) ranks levels for the base choice and
         for ``min_level_exposure``; ``counts`` (events per row) finds zero-event levels, which
-        cannot be the base and get relativity 0. Every problem is reported in one ValidationError.
+        cannot be the base and get relativity 0. ``rank`` (default ``weight``) replaces ``weight``
+        for choosing the base level and the quantile bins: the frequency GLM passes one per row
+        (enterprise-years), because exposure in different units (workers, yuan, vessels) cannot be
+        added up. Every problem is reported in one ValidationError.
         """
         p = Problems(what)
         numeric = dict(numeric or {})
@@ -158,9 +162,10 @@ class Design:
                   rule="a finite number >= 0, or None")
         p.raise_if_any()
 
+        rank = weight if rank is None else rank
         specs = []
         for f in factors:
-            spec = cls._learn_one(df[f], f, numeric.get(f), weight, p)
+            spec = cls._learn_one(df[f], f, numeric.get(f), rank, p)
             if spec is not None:
                 specs.append(spec)
         p.raise_if_any()
@@ -169,7 +174,7 @@ class Design:
             if spec.is_categorical:
                 user_base = base_levels.get(spec.name) if isinstance(base_levels, Mapping) else None
                 cls._choose_levels(df[spec.name], spec, weight, counts, user_base,
-                                   min_level_exposure, p)
+                                   min_level_exposure, p, rank=rank)
         p.raise_if_any()
         return cls(specs, what)
 
@@ -266,7 +271,7 @@ class Design:
         return idx.astype(np.int64), list(spec.labels)
 
     @classmethod
-    def _choose_levels(cls, s, spec, weight, counts, user_base, min_level_exposure, p):
+    def _choose_levels(cls, s, spec, weight, counts, user_base, min_level_exposure, p, rank=None):
         fz = cls._factorize(s, spec, p)
         if fz is None:
             return
@@ -279,9 +284,11 @@ class Design:
         cnt = (np.bincount(inv, weights=counts, minlength=len(uniq))
                if counts is not None else np.ones(len(uniq)))
         nrow = np.bincount(inv, minlength=len(uniq))
+        size = expo if rank is None else np.bincount(inv, weights=rank, minlength=len(uniq))
         uniq = [u for u, k in zip(uniq, nrow, strict=True) if k > 0]
-        expo, cnt = expo[nrow > 0], cnt[nrow > 0]
+        expo, cnt, size = expo[nrow > 0], cnt[nrow > 0], size[nrow > 0]
         stats = {str(u): (e, c) for u, e, c in zip(uniq, expo, cnt, strict=True)}
+        sizes = {str(u): w for u, w in zip(uniq, size, strict=True)}
         present = [lev for lev in order if lev in stats]
 
         if min_level_exposure:
@@ -294,6 +301,7 @@ class Design:
                 c = sum(stats[lev][1] for lev in small)
                 present = [lev for lev in present if lev not in small] + [OTHER_LEVEL]
                 stats[OTHER_LEVEL] = (e, c)
+                sizes[OTHER_LEVEL] = sum(sizes[lev] for lev in small)
 
         if len(present) < 2:
             p.add(column=spec.name, value=present,
@@ -315,7 +323,7 @@ class Design:
             if not eligible:
                 p.add(column=spec.name, value=present, rule="no level has any event")
                 return
-            base = max(eligible, key=lambda lev: stats[lev][0])  # first wins ties: stable
+            base = max(eligible, key=lambda lev: sizes[lev])  # first wins ties: stable
         spec.zero_levels = [lev for lev in present if lev != base and stats[lev][1] <= 0]
         spec.levels = [base] + [lev for lev in present
                                 if lev != base and lev not in spec.zero_levels]

@@ -2,7 +2,8 @@
 
 :class:`FrequencyGLM` fits ``E[N] = exposure × base_rate × Π relativities`` with a log-exposure
 offset (each row's exposure is its sector's exposure base for the year), treatment coding with the
-most exposed level of each factor as base, and Wald confidence intervals for every relativity.
+level with the most enterprise-years of each factor as base, and Wald confidence intervals for
+every relativity.
 statsmodels provides the inference on small and medium data; glum (the optional extra
 ``safeins[glm]``) fits large tables on a categorical design and gives the same relativities.
 
@@ -12,7 +13,7 @@ module (``si.compare_frequency_models``, ``si.gini``).
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(1)
->>> df = pd.DataFrame({"sector": rng.choice(["mining", "construction", "retail"], 3000),
+>>> df = pd.DataFrame({"sector": rng.choice(["mining", "construction", "retail"], 3000, p=[.3, .5, .2]),
 ...                    "exposure": rng.uniform(0.5, 2.0, 3000)})
 >>> true = df["sector"].map({"mining": 0.3, "construction": 0.6, "retail": 0.15})
 >>> df["accidents"] = rng.poisson(true * df["exposure"])
@@ -20,8 +21,8 @@ module (``si.compare_frequency_models``, ``si.gini``).
 >>> print(m.relativities_[["level", "relativity", "is_base"]].round(2).to_string(index=False))
        level  relativity  is_base
 construction        1.00     True
-      mining        0.51    False
-      retail        0.27    False
+      mining        0.52    False
+      retail        0.22    False
 >>> round(m.base_rate_, 1)
 0.6
 """
@@ -124,9 +125,10 @@ class FrequencyGLM:
         columns enter as they are (log-linear) unless ``numeric`` says otherwise.
     numeric : dict, optional
         Per numeric factor: ``"linear"``, ``"log"``, ``"categorical"``, an int ``k`` (``k``
-        exposure-weighted quantile bins) or a list of bin edges.
+        quantile bins of equal enterprise-years) or a list of bin edges.
     base_levels : "most_exposed" or dict
-        Base level per categorical factor; by default the most exposed level that has events.
+        Base level per categorical factor; by default the level with the most enterprise-years
+        (rows) that has events: exposure in different units cannot be added up.
     engine : {"auto", "statsmodels", "glum"}
         ``auto`` uses glum above 200,000 rows when it is installed (Poisson and NB2 only).
     alpha : float, optional
@@ -261,9 +263,12 @@ class FrequencyGLM:
             raise ValidationError(self._what, [_problem(
                 counts, 0, "all counts are zero: no frequency can be estimated")])
 
+        # base levels and quantile bins by enterprise-years (rows): exposure in different units
+        # (workers, yuan, vessels) cannot be added up across sectors
         design = Design.learn(df, self.factors, weight=expo, counts=y, numeric=self.numeric,
                               base_levels=self.base_levels,
-                              min_level_exposure=self.min_level_exposure, what=self._what)
+                              min_level_exposure=self.min_level_exposure, what=self._what,
+                              rank=np.ones(len(df)))
         codes = design.codes(df)
         zero = design.zero_rows(codes, len(df))
         fit_rows = ~zero
@@ -293,6 +298,8 @@ class FrequencyGLM:
             res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
+        if "year" in self.factors and pd.api.types.is_numeric_dtype(df["year"]):
+            self._design_year_max = float(df["year"].max())
         self.counts_name_, self.exposure_name_ = counts, exposure
         self._store(res, design, zdesign, df, codes, y, expo, zero)
         return self
@@ -467,8 +474,65 @@ class FrequencyGLM:
         out = wald_relativities(
             self._design, levels, self.coef_.to_numpy(), self.bse_.to_numpy(), z,
             zero_upper=lambda spec, lev: self._zero_upper(spec, lev, df, codes, expo, pi_all))
-        return out[["factor", "level", "relativity", "ci_low", "ci_high", "exposure", "n_obs",
-                    "counts", "is_base"]]
+        out = out[["factor", "level", "relativity", "ci_low", "ci_high", "exposure", "n_obs",
+                   "counts", "is_base"]]
+        # units: rows are enterprise-years; workers add up across sectors, exposure units do not
+        out["enterprise_years"] = out["n_obs"]
+        if "headcount" in df.columns:
+            head = pd.to_numeric(df["headcount"], errors="coerce").to_numpy(dtype=float)
+            out["worker_years"] = self._design.level_table(df, codes, head, None)["exposure"].to_numpy()
+        else:
+            out["worker_years"] = np.nan
+        units = _exposure_units(df)
+        self.exposure_unit_ = units[0] if len(units) == 1 else None
+        if len(units) > 1:
+            out["exposure"] = np.nan  # a sum of workers, yuan and vessels is no quantity
+        return out
+
+    # ------------------------------------------------------------------ trend
+    def trend(self, factor: str = "year") -> pd.DataFrame:
+        """The fitted yearly trend: relativity per year of a linear ``factor`` with its CI.
+
+        ``annual_factor`` is ``exp(b)``, the multiplicative change in frequency from one year to
+        the next (``0.95`` = 5 % fewer accidents a year), with the Wald interval at ``ci``.
+
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"year": np.repeat(np.arange(2019, 2024), 2000), "exposure": 1.0})
+        >>> df["accidents"] = rng.poisson(0.5 * np.exp(-0.05 * (df["year"] - 2019)))
+        >>> m = FrequencyGLM("poisson", ["year"]).fit(df)
+        >>> t = m.trend()
+        >>> bool(t["ci_low"].iat[0] < np.exp(-0.05) < t["ci_high"].iat[0])
+        True
+        """
+        self._check_fitted()
+        spec = next((s for s in self._design.specs if s.name == factor), None)
+        if spec is None or spec.kind != "linear":
+            raise ConfigError(f"{self._what}.trend: {factor!r} is not a linear factor of the model "
+                              f"(factors: {self.factors}); fit with {factor!r} among the factors "
+                              "and numeric={...: 'linear'} (the default for a numeric column)")
+        z = stats.norm.ppf(0.5 + self.ci / 2)
+        b, se = float(self.coef_[factor]), float(self.bse_[factor])
+        return pd.DataFrame({"factor": [factor], "annual_factor": [math.exp(b)],
+                             "ci_low": [math.exp(b - z * se)], "ci_high": [math.exp(b + z * se)],
+                             "annual_change": [math.expm1(b)], "ci": [self.ci]})
+
+    def project(self, data, year: int, factor: str = "year", exposure=None) -> pd.DataFrame:
+        """Expected counts for ``data`` in the policy ``year`` (the trend carried forward).
+
+        Returns one row per row of ``data``: ``expected`` and the ``ci_low``/``ci_high`` that the
+        trend coefficient's uncertainty alone gives (the other coefficients held at their
+        estimates; the dominant uncertainty of a projection several years out).
+        """
+        self.trend(factor)  # checks the factor
+        df = _as_frame(data).copy()
+        df[factor] = float(year)
+        mean = self.predict(df, exposure=exposure)
+        z = stats.norm.ppf(0.5 + self.ci / 2)
+        last = float(self._design_year_max if hasattr(self, "_design_year_max") else year)
+        width = z * float(self.bse_[factor]) * abs(float(year) - last)
+        return pd.DataFrame({"expected": mean, "ci_low": mean * math.exp(-width),
+                             "ci_high": mean * math.exp(width)}, index=df.index)
 
     def _zero_upper(self, spec, lev, df, codes, expo, pi_all) -> float:
         """Exact upper bound r: P(no event in the level | relativity r) = (1 - ci) / 2."""
@@ -540,6 +604,64 @@ class FrequencyGLM:
                   rule="exposure must be finite and >= 0")
         p.raise_if_any()
         return e
+
+    def expected_at_base(self, data, factor: str, exposure=None) -> pd.Series:
+        """Expected counts of each row with ``factor`` set to its base level (relativity 1).
+
+        The measure a credibility complement needs for a level, including a level without any
+        event, whose own expected count is 0.
+
+        >>> import pandas as pd, warnings
+        >>> df = pd.DataFrame({"grade": ["A", "A", "A", "B"], "exposure": 1.0, "accidents": [2, 1, 3, 0]})
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")   # grade B has no accident: relativity 0
+        ...     m = FrequencyGLM("poisson", ["grade"]).fit(df)
+        >>> m.expected_at_base(df, "grade").round(6).tolist()
+        [2.0, 2.0, 2.0, 2.0]
+        """
+        self._categorical_spec(factor, "expected_at_base")
+        df = _as_frame(data)
+        codes = dict(self._design.codes(df))
+        codes[factor] = np.zeros(len(df), dtype=np.int64)
+        mu, pi = self._means(df, codes)
+        rate = mu if pi is None else (1.0 - pi) * mu
+        e = self._exposure_for(df, exposure)
+        return pd.Series(rate * e, index=df.index, name=f"expected_{self.counts_name_}_at_base")
+
+    def level_of(self, data, factor: str) -> pd.Series:
+        """The level label (as in ``relativities_``) of each row for a categorical or binned factor.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5] * 5, "exposure": 1.0,
+        ...                    "accidents": [0, 1, 1, 2] * 5})
+        >>> m = FrequencyGLM("poisson", ["x"], numeric={"x": [0, 2, 4]}).fit(df)
+        >>> m.level_of(df.head(2), "x").tolist()
+        ['[0, 2]', '[0, 2]']
+        """
+        spec = self._categorical_spec(factor, "level_of")
+        df = _as_frame(data)
+        p = Problems(self._what)
+        fz = self._design._factorize(df[factor], spec, p)
+        p.raise_if_any()
+        inv, uniq = fz
+        lab = np.array([spec.merged.get(u, u) for u in uniq], dtype=object)
+        return pd.Series(lab[inv], index=df.index, name=factor)
+
+    def _categorical_spec(self, factor: str, method: str):
+        spec = self.factor_spec(factor)
+        if not spec.is_categorical:
+            raise ConfigError(f"{self._what}.{method}: {factor!r} is not a categorical or binned "
+                              f"factor of the model (factors: {self.factors})")
+        return spec
+
+    def factor_spec(self, factor: str):
+        """How ``factor`` is coded: kind, levels and (binned) interior edges and labels."""
+        self._check_fitted()
+        spec = next((s for s in self._design.specs if s.name == factor), None)
+        if spec is None:
+            raise ConfigError(f"{self._what}: {factor!r} is not a factor of the model "
+                              f"(factors: {self.factors})")
+        return spec
 
     def score(self, data, counts: str | None = None, exposure: str | None = None) -> float:
         """Share of Poisson deviance explained (D²) on ``data``: 1 is perfect, 0 the flat rate.
@@ -617,6 +739,21 @@ class FrequencyGLM:
         from ._glm_plot import plot_relativities
 
         return plot_relativities(self.relativities_, self.ci, ax)
+
+
+def _exposure_units(df: pd.DataFrame) -> list[str]:
+    """The exposure bases of the table's sectors (one unit when there is no sector column)."""
+    if "sector" not in df.columns:
+        return ["exposure"]
+    from ..domain import sectors as _sectors
+
+    out = set()
+    for code in pd.unique(df["sector"].astype(str)):
+        try:
+            out.add(_sectors.get(code).exposure_base)
+        except ValidationError:
+            out.add("exposure")
+    return sorted(out)
 
 
 _DEFAULTS = {"family": "poisson", "factors": [], "numeric": None, "base_levels": "most_exposed",

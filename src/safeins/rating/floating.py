@@ -12,10 +12,13 @@ Factor kinds:
 * ``table``: a level -> adjustment table (text levels; booleans are ``"true"``/``"false"``);
 * ``bands``: ``thresholds`` (increasing, the first one the least possible value) and
   ``adjustments``: a value ``x`` gets the adjustment of the last threshold ``<= x``;
-* ``loss_ratio``: the Taiwan labour-insurance experience rate (CALIBRATION.md 5C): above ``upper``
+* ``loss_ratio``: the Taiwan labour-insurance experience rate: above ``upper``
   ``+step`` per full ``step_points`` of loss ratio, below ``lower`` ``-step`` per full
   ``step_points``, capped at ``max_up``/``max_down``;
-* ``value``: the input is itself a factor (e.g. an experience modification), adjustment ``x - 1``.
+* ``value``: the input is itself a factor (e.g. an experience modification), adjustment ``x - 1``;
+* ``bins``: increasing interior ``edges`` cut the input into bins closed on the right, ``x <= e0``,
+  ``e0 < x <= e1``, ..., ``x > ek``, with one adjustment per bin (the quantile bins of a fitted GLM,
+  as :meth:`FloatingRule.from_model` writes them).
 
 A level missing from a table, or an input missing for an enterprise, is an error, unless the rule
 file states a ``default`` level (used where the input is not given at all) or a ``missing``
@@ -41,7 +44,7 @@ import pydantic
 
 from .._base.config import Config
 from .._base.resources import shipped_toml
-from ..errors import Problems
+from ..errors import Problems, ValidationError
 
 __all__ = ["STANDARD_INPUTS", "FloatingFactor", "FloatingRule", "RuleFactor"]
 
@@ -74,9 +77,10 @@ class RuleFactor(Config):
 
     name: str
     input: str
-    kind: Literal["table", "bands", "loss_ratio", "value"]
+    kind: Literal["table", "bands", "loss_ratio", "value", "bins"]
     levels: dict[str, float] | None = None
     thresholds: tuple[float, ...] | None = None
+    edges: tuple[float, ...] | None = None
     adjustments: tuple[float, ...] | None = None
     upper: float = 0.80
     lower: float = 0.70
@@ -87,8 +91,15 @@ class RuleFactor(Config):
     partial_step: Literal["floor", "ceil"] = "floor"
     default: str | None = None
     missing: float | None = None
-    status: Literal["regulatory", "illustrative", "user"] = "user"
+    count: Literal["all", "reportable"] = "all"
+    status: Literal["regulatory", "illustrative", "user", "fitted"] = "user"
     source: str = ""
+
+    @property
+    def column(self) -> str:
+        """The input column this factor reads: ``input``, or ``input@reportable`` when it counts
+        only reportable accidents (a death, a serious injury or a direct loss above a threshold)."""
+        return self.input if self.count == "all" else f"{self.input}@reportable"
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -104,8 +115,17 @@ class RuleFactor(Config):
                 bad.append("kind 'bands' needs thresholds and adjustments of equal, non-zero length")
             elif any(not b > a_ for a_, b in itertools.pairwise(t)):
                 bad.append(f"thresholds must increase strictly, got {list(t)}")
+        if self.kind == "bins":
+            e, a = self.edges, self.adjustments
+            if not e or not a or len(a) != len(e) + 1:
+                bad.append("kind 'bins' needs edges and one more adjustment than edges")
+            elif any(not b > a_ for a_, b in itertools.pairwise(e)):
+                bad.append(f"edges must increase strictly, got {list(e)}")
         if self.kind == "loss_ratio" and not self.lower <= self.upper:
             bad.append(f"lower ({self.lower}) must be <= upper ({self.upper})")
+        if self.count == "reportable" and self.input not in ("accident_grade", "accident_count",
+                                                                 "deaths"):
+            bad.append(f"count = 'reportable' applies to accident inputs, not {self.input!r}")
         if self.kind != "table" and self.default is not None:
             bad.append("default applies to table factors only; use missing= for others")
         values = list((self.levels or {}).values()) + list(self.adjustments or ()) + (
@@ -141,6 +161,9 @@ class RuleFactor(Config):
             below = (pos < 0) & ~np.isnan(x)
             self._report(s, below, problems, f"must be >= the first threshold {t[0]}")
             out = np.asarray(self.adjustments)[np.clip(pos, 0, None)]
+        elif self.kind == "bins":
+            pos = np.searchsorted(np.asarray(self.edges), x, side="left")
+            out = np.asarray(self.adjustments)[pos]
         elif self.kind == "loss_ratio":
             neg = x < 0
             self._report(s, neg, problems, "a loss ratio >= 0")
@@ -267,13 +290,14 @@ class FloatingRule(Config):
     floor: float = pydantic.Field(gt=0)
     cap: float = pydantic.Field(gt=0)
     terms: tuple[RuleFactor, ...]
+    schedule: FloatingRule | None = None
 
     @pydantic.model_validator(mode="after")
     def _bounds(self) -> Self:
         bad = []
         if self.cap < self.floor:
             bad.append(f"cap {self.cap} is below floor {self.floor}")
-        names = [f.name for f in self.terms]
+        names = [f.name for f in self.all_terms]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             bad.append(f"duplicated factor names {dup}")
@@ -297,9 +321,20 @@ class FloatingRule(Config):
         return cls.from_toml(shipped_toml("floating", name, "FloatingRule.load"))
 
     @property
+    def all_terms(self) -> tuple[RuleFactor, ...]:
+        """The schedule's factors (if any), then the rule's own."""
+        return (self.schedule.all_terms if self.schedule is not None else ()) + tuple(self.terms)
+
+    @property
     def inputs(self) -> tuple[str, ...]:
         """The input names the factors read."""
-        return tuple(dict.fromkeys(f.input for f in self.terms))
+        return tuple(dict.fromkeys(f.input for f in self.all_terms))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The input columns the factors read (``accident_count@reportable`` for factors counting
+        reportable accidents only)."""
+        return tuple(dict.fromkeys(f.column for f in self.all_terms))
 
     # ---------------------------------------------------------------------------------------------
     def _combine(self, adj: np.ndarray) -> np.ndarray:
@@ -315,24 +350,34 @@ class FloatingRule(Config):
         """
         own = problems is None
         problems = Problems(f"FloatingRule {self.name!r}") if own else problems
-        missing = [f for f in self.terms if f.input not in frame.columns and f.default is None]
+        first = None
+        if self.schedule is not None:
+            first = self.schedule.factors(frame, problems)
+        missing = [f for f in self.terms if f.column not in frame.columns and f.default is None]
         for f in missing:
-            problems.add(column=f.input, value="<not given>",
+            problems.add(column=f.column, value="<not given>",
                          rule=f"input of factor {f.name!r} ({STANDARD_INPUTS.get(f.input, 'a column')})")
         n = len(frame)
         adj = np.zeros((n, len(self.terms)))
         for j, f in enumerate(self.terms):
             if f in missing:
                 continue
-            col = (frame[f.input] if f.input in frame.columns
+            col = (frame[f.column] if f.column in frame.columns
                    else pd.Series([f.default] * n, index=frame.index, dtype=object))
             adj[:, j] = f._adjust(col, problems)
         if own:
             problems.raise_if_any()
         raw = self._combine(adj)
-        total = np.clip(raw, self.floor, self.cap)
         out = pd.DataFrame({f"f_{f.name}": 1.0 + adj[:, j] for j, f in enumerate(self.terms)},
                            index=frame.index)
+        if first is not None:
+            # the published schedule first, exactly as published (its own combination, floor and
+            # cap); the rule's own factors multiply it; the product is held within [floor, cap]
+            sched = first["factor"].to_numpy() if len(first) else np.ones(n)
+            raw = sched * raw
+            out = pd.concat([first.drop(columns=["factor_raw", "factor", "capped"]), out], axis=1)
+            out["schedule_factor"] = sched
+        total = np.clip(raw, self.floor, self.cap)
         out["factor_raw"] = raw
         out["factor"] = total
         out["capped"] = total != raw
@@ -345,28 +390,34 @@ class FloatingRule(Config):
         ignored); a table factor whose input is not given uses the rule's stated ``default``.
         """
         p = Problems(f"FloatingRule {self.name!r}.factor")
-        known = set(STANDARD_INPUTS) | set(self.inputs)
+        known = set(STANDARD_INPUTS) | set(self.inputs) | set(self.columns)
         for k, v in inputs.items():
             p.check(k in known, column=k, value=v,
-                    rule=f"unknown input; this rule reads {', '.join(self.inputs)}")
-        frame = pd.DataFrame({k: [v] for k, v in inputs.items() if k in self.inputs}, index=["-"])
+                    rule=f"unknown input; this rule reads {', '.join(self.columns)}")
+        frame = pd.DataFrame({k: [v] for k, v in inputs.items() if k in self.columns}, index=["-"])
         out = self.factors(frame, p)
         p.raise_if_any()
         row = out.iloc[0]
-        comps = {f.name: float(row[f"f_{f.name}"]) for f in self.terms}
-        used = [f.name for f in self.terms if f.input not in frame.columns]
+        comps = {f.name: float(row[f"f_{f.name}"]) for f in self.all_terms}
+        used = [f.name for f in self.all_terms if f.column not in frame.columns]
         return FloatingFactor(float(row["factor"]), float(row["factor_raw"]), comps,
                               bool(row["capped"]), used)
 
     def to_frame(self) -> pd.DataFrame:
         """The rule as a table: one row per factor level, band or parameter."""
         rows = []
-        for f in self.terms:
+        for f in self.all_terms:
             if f.kind == "table":
                 rows += [(f.name, f.input, f.kind, lv, a, f.status) for lv, a in f.levels.items()]
             elif f.kind == "bands":
                 rows += [(f.name, f.input, f.kind, f">= {t:g}", a, f.status)
                          for t, a in zip(f.thresholds, f.adjustments, strict=True)]
+            elif f.kind == "bins":
+                e = list(f.edges)
+                inner = [f"({lo:g}, {hi:g}]" for lo, hi in itertools.pairwise(e)]
+                labels = [f"<= {e[0]:g}", *inner, f"> {e[-1]:g}"]
+                rows += [(f.name, f.input, f.kind, lab, a, f.status)
+                         for lab, a in zip(labels, f.adjustments, strict=True)]
             elif f.kind == "loss_ratio":
                 rows.append((f.name, f.input, f.kind,
                              f"> {f.upper:g}: +{f.step:g} per {f.step_points:g} (max {f.max_up:g}); "
@@ -380,4 +431,70 @@ class FloatingRule(Config):
         """A readable description of the rule."""
         head = (f"FloatingRule {self.name!r} ({self.status}): {self.combine}, "
                 f"floor {self.floor:g}, cap {self.cap:g}")
+        if self.schedule is not None:
+            head += (f"\n  order: schedule {self.schedule.name!r} first ({self.schedule.combine}, "
+                     f"floor {self.schedule.floor:g}, cap {self.schedule.cap:g}, published steps "
+                     f"unchanged), then x the rule's own factors ({self.combine}), then within "
+                     f"[{self.floor:g}, {self.cap:g}]")
         return "\n".join([head, self.to_frame().to_string(index=False)])
+
+    # ---------------------------------------------------------------------------------------------
+    @classmethod
+    def from_model(cls, freq, inputs, *, floor: float, cap: float, schedule=None, data=None,
+                   complement_weight: float = 1.0, name: str = "fitted", source: str = "") -> FloatingRule:
+        """A floating rule from a fitted frequency GLM: one factor per chosen input.
+
+        Each input is a categorical or binned factor of ``freq`` (credit grade, standardisation,
+        ``prior_hazard_rate`` = hazards found per 100 workers in the prior year, binned;
+        ``prior_unrectified``, ``prior_major_hazards``, ...); its factor is the GLM relativity,
+        credibility-smoothed (see :mod:`safeins.rating._fitted`), read at pricing from the same
+        quantity (``prior_hazard_rate`` -> the standard input ``hazard_rate``). ``schedule`` (a
+        rule or a shipped name such as ``"fuyang"``) is applied first and unchanged; the fitted
+        factors multiply it, and ``floor``/``cap`` (the regulatory band the user states: no
+        national band is published) bound the product.
+
+        >>> import numpy as np, pandas as pd
+        >>> from safeins.models.frequency_glm import FrequencyGLM
+        >>> rng = np.random.default_rng(2)
+        >>> df = pd.DataFrame({"credit_grade": rng.choice(list("ABCD"), 4000), "exposure": 1.0})
+        >>> df["accidents"] = rng.poisson(0.3 * df["credit_grade"].map({"A": .8, "B": 1, "C": 1.3, "D": 1.7}))
+        >>> m = FrequencyGLM("poisson", ["credit_grade"], base_levels={"credit_grade": "B"}).fit(df)
+        >>> rule = FloatingRule.from_model(m, ["credit_grade"], floor=0.7, cap=1.5, schedule="fuyang")
+        >>> f = rule.factor(credit_grade="D", accident_grade="none")
+        >>> round(f.components["accident_grade"], 2), bool(1.4 < f.components["credit_grade"] < 2.0)
+        (0.9, True)
+        """
+        from ._fitted import fitted_relativities, method_note, pricing_input
+
+        if isinstance(schedule, str):
+            schedule = cls.load(schedule)
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        terms = []
+        p = Problems("FloatingRule.from_model")
+        for f in inputs:
+            try:
+                fr = fitted_relativities(freq, f, data, complement_weight, None,
+                                         what="FloatingRule.from_model")
+            except ValidationError as err:
+                p.extend(err._problems)
+                continue
+            src = f"fitted: FrequencyGLM relativities of {f!r}; " + method_note(complement_weight, None)
+            adj = (fr["relativity"] - 1.0).astype(float).tolist()
+            if fr.attrs["edges"] is not None:
+                terms.append(RuleFactor(name=f, input=pricing_input(f), kind="bins",
+                                        edges=fr.attrs["edges"], adjustments=tuple(adj),
+                                        status="fitted", source=src))
+            else:
+                terms.append(RuleFactor(name=f, input=pricing_input(f), kind="table",
+                                        levels=dict(zip(fr["level"], adj, strict=True)),
+                                        status="fitted", source=src))
+        p.raise_if_any()
+        desc = ("fitted GLM relativities for " + ", ".join(inputs)
+                + (f", after the {schedule.name!r} schedule" if schedule is not None else ""))
+        return cls(name=name, description=desc, source=source or "fitted by FloatingRule.from_model",
+                   status="user", combine="multiplicative", floor=floor, cap=cap, terms=terms,
+                   schedule=schedule)
+
+
+FloatingRule.model_rebuild()

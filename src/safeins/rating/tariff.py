@@ -10,7 +10,7 @@ the only way a file may give per-mille rates. Multiplicative ``relativities`` (e
 x 1.5) apply to options the portfolio states; a minimum premium applies per row or to the manual.
 
 Shipped manuals (``pricing/tariffs/``): ``hunan-construction`` and ``shandong-construction-2018``
-(REGULATION.md 2E and 2D) and ``zhejiang-demo`` (derived from the zhejiang-pilot data by
+ and ``zhejiang-demo`` (derived from the zhejiang-pilot data by
 ``benchmarks/make_demo_tariff.py``). :meth:`Tariff.from_models` builds one from a fitted frequency
 GLM and an accident model; :meth:`Tariff.price` prices a portfolio (see
 :mod:`safeins.rating.quotes`).
@@ -38,10 +38,15 @@ from ..domain import sectors as _sectors
 from ..errors import Problem, Problems, ValidationError
 from ._lookup import OPTIONS
 
-__all__ = ["DIMENSIONS", "RateRow", "Relativity", "Tariff"]
+__all__ = ["ALTERNATIVE_BASES", "DIMENSIONS", "RateRow", "Relativity", "Tariff"]
 
 SIZE_BANDS = ("large", "medium", "small", "micro")
 ANY = "*"
+#: Bases a manual may rate a sector on besides its registered one. Manufacturing and trade are rated
+#: per worker in the demo (the 2025 rules cover the same amount per person, so the headcount is the
+#: natural base); their payroll and revenue bases stay available for manuals that use them.
+ALTERNATIVE_BASES: dict[str, tuple[str, ...]] = {"manufacturing": ("headcount",),
+                                                 "trade": ("headcount",)}
 #: The row fields an enterprise is matched on (besides the exposure band).
 DIMENSIONS = ("sector", "size_band", "region", "per_person", "aggregate", "risk_class")
 
@@ -79,8 +84,10 @@ class RateRow(Config):
         else:
             if sec.code != self.sector:
                 bad.append(f"sector {self.sector!r}: write the code {sec.code!r}")
-            elif self.base != sec.exposure_base:
-                bad.append(f"base {self.base!r}: sector {sec.code!r} is rated per {sec.exposure_base!r}")
+            elif self.base not in (sec.exposure_base, *ALTERNATIVE_BASES.get(sec.code, ())):
+                also = "".join(f" or {b!r}" for b in ALTERNATIVE_BASES.get(sec.code, ()))
+                bad.append(f"base {self.base!r}: sector {sec.code!r} is rated per "
+                           f"{sec.exposure_base!r}{also}")
         if self.size_band not in (*SIZE_BANDS, ANY):
             bad.append(f"size_band {self.size_band!r}: one of {', '.join(SIZE_BANDS)} or '*'")
         lo, hi = self.exposure_above, self.exposure_upto
@@ -97,20 +104,48 @@ class Relativity(Config):
     ``base`` is the level the manual's rates are for (its factor must be 1). An enterprise that
     does not state the option is rated at ``base``, shown as such in the quotes.
 
+    A *banded* relativity reads a number: ``input`` names it (a portfolio column or a standard
+    floating input such as ``hazard_rate``, hazards found per 100 workers in the prior year) and
+    ``edges`` cut it into bins closed on the right, ``x <= e0``, ``e0 < x <= e1``, ..., ``x > ek``
+    (the quantile bins of :class:`~safeins.models.frequency_glm.FrequencyGLM`); ``levels`` are
+    the bins' labels and factors, in bin order.
+
     >>> Relativity(dimension="project_type", base="standard", levels={"standard": 1.0, "metro": 1.5},
     ...            source="湖南 基准费率表: 地铁 x1.5").levels["metro"]
     1.5
+    >>> r = Relativity(dimension="hazard_band", input="hazard_rate", edges=(2.0, 5.0), base="<= 2",
+    ...                levels={"<= 2": 1.0, "(2, 5]": 1.1, "> 5": 1.3})
+    >>> r.band_levels([0.0, 2.0, 2.5, 9.0])
+    ['<= 2', '<= 2', '(2, 5]', '> 5']
     """
 
     dimension: str
     base: str
     levels: dict[str, float]
     source: str = ""
+    input: str | None = None
+    edges: tuple[float, ...] | None = None
+
+    def band_levels(self, values) -> list:
+        """The level of each value of a banded relativity (None where the value is missing)."""
+        x = np.asarray(values, dtype=float)
+        names = list(self.levels)
+        pos = np.searchsorted(np.asarray(self.edges, dtype=float), x, side="left")
+        return [None if np.isnan(v) else names[k] for v, k in zip(x, pos, strict=True)]
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Self:
         bad = [f"level {k!r}: factor {v} must be finite and > 0" for k, v in self.levels.items()
                if not (math.isfinite(v) and v > 0)]
+        if self.edges is not None:
+            if any(not b > a for a, b in zip(self.edges, self.edges[1:], strict=False)) or not all(
+                    math.isfinite(e) for e in self.edges):
+                bad.append(f"edges must be finite and increase strictly, got {list(self.edges)}")
+            if len(self.levels) != len(self.edges) + 1:
+                bad.append(f"{len(self.edges)} edges make {len(self.edges) + 1} bands, "
+                           f"but there are {len(self.levels)} levels")
+        elif self.input is not None:
+            bad.append("input= names the number a banded relativity reads: give edges= too")
         if self.base not in self.levels:
             bad.append(f"base {self.base!r} is not a level ({', '.join(self.levels)})")
         elif self.levels[self.base] != 1.0:
@@ -198,6 +233,11 @@ class Tariff(Config):
         clash = sorted(set(dims) & {"sector", "size_band", "region", "exposure"})
         if clash:
             bad.append(f"relativity dimensions {clash} are rate-row keys; put them in the rows")
+        first_base: dict[str, str] = {}
+        for i, r in enumerate(self.rates):
+            if first_base.setdefault(r.sector, r.base) != r.base:
+                bad.append(f"rates.{i}: sector {r.sector!r} is rated per {first_base[r.sector]!r} in "
+                           f"other rows, here per {r.base!r}: one base per sector")
         seen: dict[tuple, int] = {}
         for i, r in enumerate(self.rates):
             key = (r.sector, r.size_band, r.region, r.exposure_above, r.exposure_upto, r.per_person,
@@ -245,6 +285,14 @@ class Tariff(Config):
         """The rate of every row as a fraction per unit of its base."""
         return np.array([r.rate for r in self.rates], dtype=float) / self.divisor
 
+    def sector_bases(self) -> dict[str, str]:
+        """The exposure base each sector of the manual is rated on.
+
+        >>> Tariff(name="t", rates=[{"sector": "trade", "base": "headcount", "rate": 40.0}]).sector_bases()
+        {'trade': 'headcount'}
+        """
+        return {r.sector: r.base for r in self.rates}
+
     @property
     def sectors(self) -> tuple[str, ...]:
         """The sectors the manual rates."""
@@ -274,8 +322,9 @@ class Tariff(Config):
         return facts | ({"per_person_limits": limits} if limits else {})
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per rate row: keys, base, ``rate`` (a fraction per unit of base), ``rate_written``
-        (as in the file, in ``unit``), minimum premium and note."""
+        """One row per rate row: keys, base, ``rate`` (a fraction per unit of base),
+        ``rate_per_unit`` with its ``unit`` ("‰ of contract value", "yuan per worker"),
+        ``rate_written`` (as in the file, in ``unit_written``), minimum premium (yuan) and note."""
         rows = []
         for r in self.rates:
             d = r.model_dump()
@@ -284,9 +333,13 @@ class Tariff(Config):
             d["unit_written"] = self.unit
             d["min_premium"] = self.min_premium if r.min_premium is None else r.min_premium
             rows.append(d)
+        from .quotes import unit_of
+
         cols = ["sector", "size_band", "region", "exposure_above", "exposure_upto", "per_person",
-                "aggregate", "risk_class", "base", "rate", "rate_written", "unit_written",
-                "min_premium", "note"]
+                "aggregate", "risk_class", "base", "rate", "rate_per_unit", "unit", "rate_written",
+                "unit_written", "min_premium", "note"]
+        for d in rows:
+            d["rate_per_unit"], d["unit"] = unit_of(d["rate"], d["base"])
         frame = pd.DataFrame(rows)[cols]
         used = [c for c in cols if not (frame[c].isna().all() or (frame[c] == ANY).all()
                                         or (c == "note" and (frame[c] == "").all()))]
@@ -326,13 +379,15 @@ class Tariff(Config):
         return float(self.rates[int(pos[0])].rate / self.divisor)
 
     def price(self, portfolio, accidents=None, hazards=None, floating=None, year=None,
-              experience=None, options=None, off_balance="neutral"):
+              experience=None, options=None, off_balance="neutral", assume_claim_free=False,
+              max_premium_share=0.05):
         """Price a whole portfolio in one vectorised pass; returns
         :class:`~safeins.rating.quotes.Quotes`. See :func:`safeins.rating.quotes.price`."""
         from .quotes import price
 
         return price(self, portfolio, accidents=accidents, hazards=hazards, floating=floating,
-                     year=year, experience=experience, options=options, off_balance=off_balance)
+                     year=year, experience=experience, options=options, off_balance=off_balance,
+                     assume_claim_free=assume_claim_free, max_premium_share=max_premium_share)
 
     # --- from models -------------------------------------------------------------------------------
     @classmethod
@@ -340,7 +395,9 @@ class Tariff(Config):
                     size_bands=None, regions=None, at=None, per_person_options=None,
                     credibility=None, data=None, min_premium: float = 0.0,
                     name: str = "from-models", source: str = "", unit: str = "fraction",
-                    points: int | None = None) -> Tariff:
+                    points: int | None = None, rating_factors=(), complement_weight: float = 1.0,
+                    rating_cap: float | None = None, policy_year: int | None = None,
+                    bases: dict[str, str] | None = None) -> Tariff:
         """Build a manual from a fitted frequency GLM and an accident model.
 
         rate(sector, size band[, region]) = gross(lambda x E[X_s], lambda x load(X_s)), where lambda is
@@ -356,11 +413,26 @@ class Tariff(Config):
         ratio ``Z (A/E) + (1 - Z) m``, ``Z = E / (E + k)``: the multiplicative GLM structure where
         a cell's exposure is thin, its own experience where it is not. ``points``: lattice points
         of the insured-loss distributions (the accident model's default when None).
+
+        ``rating_factors`` (GLM factors other than sector, size band and region: credit grade,
+        standardisation, a binned prior-year hazard rate, ...) become multiplicative relativity
+        tables of the tariff, priced by :meth:`price` and shown by ``Quotes.explain``. Each level's
+        relativity is credibility-smoothed (Poisson–gamma, the complement weighing
+        ``complement_weight`` accidents; see :mod:`safeins.rating._fitted`) and, with
+        ``rating_cap``, held within ``[1/rating_cap, rating_cap]``. A level or sector without any
+        accident takes the same credibility complement, so no rate is 0; a zero rate left in a
+        sector where cover is mandatory is an error. ``policy_year`` projects a GLM with a linear
+        ``year`` factor (a trend) to the policy year. ``bases`` (sector -> base, e.g.
+        ``{"manufacturing": "headcount"}``) names the base a sector's rows are per unit of: it must
+        be the exposure the GLM was fitted on for that sector (see :func:`rebase_exposure
+        <safeins.rating.history.rebase_exposure>`). The notes state every method used.
         """
         from ._from_models import build
 
         return build(cls, freq, accm, coverage=coverage, loadings=loadings, regime=regime,
                      sectors=sectors, size_bands=size_bands, regions=regions, at=at,
                      per_person_options=per_person_options, credibility=credibility, data=data,
-                     min_premium=min_premium, name=name, source=source, unit=unit, points=points)
+                     min_premium=min_premium, name=name, source=source, unit=unit, points=points,
+                     rating_factors=rating_factors, complement_weight=complement_weight,
+                     rating_cap=rating_cap, policy_year=policy_year, bases=bases)
 
