@@ -2,7 +2,7 @@
 
 The 2024 MEM/NFRA notice (retained by the 2025 rules) lets insurers spend **up to 21 % of the
 actually collected 安责险 premium** on accident-prevention services, budgeted and booked as they
-are spent, never diverted (REGULATION.md §1C, [V]). Fuyang's earlier scheme extracted a **fixed
+are spent, never diverted (docs/domain/regulation.md#cap-21, [V]). Fuyang's earlier scheme extracted a **fixed
 5 %** of premium into a pooled 安全生产预防基金 (§2A, [V]); ``PreventionFund.legacy_fuyang()``
 models it.
 
@@ -113,7 +113,7 @@ class PreventionFund:
 
     @classmethod
     def legacy_fuyang(cls, **kwargs) -> PreventionFund:
-        """Fuyang's fixed 5 % extraction into a pooled prevention fund (REGULATION.md §2A).
+        """Fuyang's fixed 5 % extraction into a pooled prevention fund (docs/domain/regulation.md#fuyang).
 
         >>> f = PreventionFund.legacy_fuyang()
         >>> f.share, f.fixed, f.carry_over

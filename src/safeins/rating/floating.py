@@ -12,7 +12,8 @@ Factor kinds:
 * ``table``: a level -> adjustment table (text levels; booleans are ``"true"``/``"false"``);
 * ``bands``: ``thresholds`` (increasing, the first one the least possible value) and
   ``adjustments``: a value ``x`` gets the adjustment of the last threshold ``<= x``;
-* ``loss_ratio``: the Taiwan labour-insurance experience rate (CALIBRATION.md 5C): above ``upper``
+* ``loss_ratio``: the Taiwan labour-insurance experience rate
+  (docs/domain/calibration.md#taiwan): above ``upper``
   ``+step`` per full ``step_points`` of loss ratio, below ``lower`` ``-step`` per full
   ``step_points``, capped at ``max_up``/``max_down``;
 * ``value``: the input is itself a factor (e.g. an experience modification), adjustment ``x - 1``.

@@ -10,7 +10,7 @@ the only way a file may give per-mille rates. Multiplicative ``relativities`` (e
 x 1.5) apply to options the portfolio states; a minimum premium applies per row or to the manual.
 
 Shipped manuals (``pricing/tariffs/``): ``hunan-construction`` and ``shandong-construction-2018``
-(REGULATION.md 2E and 2D) and ``zhejiang-demo`` (derived from the zhejiang-pilot data by
+(docs/domain/regulation.md#hunan, #shandong) and ``zhejiang-demo`` (derived from the zhejiang-pilot data by
 ``benchmarks/make_demo_tariff.py``). :meth:`Tariff.from_models` builds one from a fitted frequency
 GLM and an accident model; :meth:`Tariff.price` prices a portfolio (see
 :mod:`safeins.rating.quotes`).
