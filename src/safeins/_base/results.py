@@ -92,8 +92,10 @@ def short_repr(obj) -> str:
     return "\n".join([*lines[:REPR_MAX_LINES], cut])
 
 
-def html_repr(obj) -> str:
-    """The notebook display: the summary, then the first rows of ``to_frame()``.
+def html_repr(obj) -> str | None:
+    """The notebook display: the summary, then the first rows of ``to_frame()`` (when the object
+    has one). None (so Jupyter shows the text repr) when there is nothing to summarise yet, e.g. an
+    estimator before ``fit``.
 
     >>> import pandas as pd
     >>> class T:
@@ -105,12 +107,17 @@ def html_repr(obj) -> str:
     >>> html.count("<tr>") < 40
     True
     """
-    s = obj.summary()
-    head = (s._repr_html_() if hasattr(s, "_repr_html_") and isinstance(s, Summary)
-            else f"<pre>{html.escape(s)}</pre>" if isinstance(s, str)
-            else s.to_html(max_rows=HTML_MAX_ROWS))
-    frame = obj.to_frame()
-    return head + frame.to_html(max_rows=HTML_MAX_ROWS)
+    from ..errors import SafeinsError
+
+    try:
+        s = obj.summary()
+    except (SafeinsError, AttributeError):  # not fitted yet: the text repr says what it is
+        return None
+    s = Summary(s, title=type(obj).__name__) if isinstance(s, str) and not isinstance(s, Summary) else s
+    head = s._repr_html_() if isinstance(s, Summary) else s.to_html(max_rows=HTML_MAX_ROWS)
+    if not callable(getattr(obj, "to_frame", None)):
+        return head
+    return head + obj.to_frame().to_html(max_rows=HTML_MAX_ROWS)
 
 
 class ResultMixin:

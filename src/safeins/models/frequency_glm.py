@@ -609,6 +609,11 @@ class FrequencyGLM:
 
         return plot_relativities(self.relativities_, self.ci, ax)
 
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
+
 
 _DEFAULTS = {"family": "poisson", "factors": [], "numeric": None, "base_levels": "most_exposed",
              "engine": "auto", "alpha": None, "zero_factors": None, "ci": 0.95,

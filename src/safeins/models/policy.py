@@ -410,6 +410,18 @@ class PolicyCoverage(Config):
         """
         return _insured_loss_frame(self, accidents, victims)
 
+    def __repr__(self) -> str:  # short: the full content is in to_frame()
+        from .._base.results import short_repr
+
+        return short_repr(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
+
 
 def _problem(column, value, rule):
     from ..errors import Problem

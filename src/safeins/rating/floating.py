@@ -382,3 +382,15 @@ class FloatingRule(Config):
         head = (f"FloatingRule {self.name!r} ({self.status}): {self.combine}, "
                 f"floor {self.floor:g}, cap {self.cap:g}")
         return "\n".join([head, self.to_frame().to_string(index=False)])
+
+    def __repr__(self) -> str:  # short: the full content is in to_frame()
+        from .._base.results import short_repr
+
+        return short_repr(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)

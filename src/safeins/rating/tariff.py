@@ -360,3 +360,15 @@ class Tariff(Config):
                      per_person_options=per_person_options, credibility=credibility, data=data,
                      min_premium=min_premium, name=name, source=source, unit=unit, points=points)
 
+    def __repr__(self) -> str:  # short: the full content is in to_frame()
+        from .._base.results import short_repr
+
+        return short_repr(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
+
