@@ -63,10 +63,13 @@ def premium_per_worker_figure(premium: pd.Series, headcount: pd.Series, sector: 
     sums = df.groupby(["sector", "grade"], observed=True)[["premium", "headcount"]].sum()
     table = (sums["premium"] / sums["headcount"]).unstack("grade")
     ax = axes(figsize=(1.1 * table.shape[1] + 3.0, 0.42 * table.shape[0] + 1.4))
-    im = ax.imshow(np.log10(table.to_numpy(dtype=float)), aspect="auto", cmap="YlOrRd")
+    logs = np.log10(table.to_numpy(dtype=float))
+    im = ax.imshow(logs, aspect="auto", cmap="YlOrRd")
+    dark = np.nanmin(logs) + 0.6 * (np.nanmax(logs) - np.nanmin(logs))  # white text on the dark cells
     for (i, j), v in np.ndenumerate(table.to_numpy(dtype=float)):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7.5)
+            ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7.5,
+                    color="white" if logs[i, j] > dark else "black")
     ax.set_xticks(range(table.shape[1]), table.columns)
     ax.set_yticks(range(table.shape[0]), [_sector_label(s) for s in table.index])
     ax.set_xlabel("credit grade")
