@@ -10,8 +10,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from safeins.demo import run_demo  # noqa: E402
-from safeins.report.figures import premium_per_worker_figure  # noqa: E402
+from safeins.demo import run_demo
+from safeins.report.figures import premium_per_worker_figure
 
 OUT = Path(__file__).resolve().parent / "img" / "demo-premium-per-worker.png"
 
@@ -20,7 +20,8 @@ def main() -> Path:
     res = run_demo(synthetic=5_000, seed=2015, progress=False)
     q = res.quotes.to_frame()
     book = res.portfolio.to_frame().loc[q.index]
-    fig = premium_per_worker_figure(q["final_premium"], book["headcount"], book["sector"], book["credit_grade"])
+    fig = premium_per_worker_figure(q["final_premium"], book["headcount"], book["sector"],
+                                    book["credit_grade"])
     OUT.parent.mkdir(exist_ok=True)
     fig.savefig(OUT, dpi=90, bbox_inches="tight")
     return OUT
