@@ -39,7 +39,18 @@ def _unit(metric: str) -> tuple[str, float]:
 
 def stress_section(report: Report, res, *, title: str = "Stress test") -> Report:
     """Add a stress result to ``report``: its summary, a fan chart per result metric present, and
-    exceedance curves of claims and deaths (summed over the years of each simulation)."""
+    exceedance curves of claims and deaths (summed over the years of each simulation).
+
+    >>> import pandas as pd
+    >>> class Res:  # any object with the stress result's to_frame() and summary()
+    ...     def to_frame(self):
+    ...         return pd.DataFrame({"scenario": "baseline", "simulation": [0, 0, 1, 1], "year": [1, 2] * 2,
+    ...                              "deaths": [0, 2, 1, 0]})
+    ...     def summary(self):
+    ...         return self.to_frame().groupby("year")[["deaths"]].mean()
+    >>> stress_section(Report("Pilot"), Res()).to_html().count("<img")
+    2
+    """
     frame = res.to_frame()
     if "scenario" not in frame:
         frame = frame.assign(scenario="scenario")
