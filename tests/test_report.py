@@ -56,7 +56,7 @@ def test_a_column_without_a_unit_is_refused():
 @pytest.mark.parametrize("value, kind, text", [
     (2.952e-05, "rate", "0.0000295"), (1234567.8, "money", "1,234,568"), (12.345, "money", "12.35"),
     (0.125, "percent", "12.5 %"), (float("nan"), "money", "–"), (None, "count", "–"), (3.0, "count", "3"),
-    (1.23456, "ratio", "1.23"), (0.0, "ratio", "0"), (-0.5, "percent", "-50.0 %"),
+    (1.23456, "ratio", "1.23"), (0.0, "ratio", "0"), (-0.5, "percent", "-50.0 %"), (0.0, "money", "0"),
 ])
 def test_format_number(value, kind, text):
     assert format_number(value, kind) == text
@@ -103,3 +103,19 @@ def test_exceedance_curve_matches_the_empirical_distribution():
     assert len(x) == len(totals) - 1
     for xi, pi in zip(x[::37], p[::37], strict=True):
         assert pi == pytest.approx((totals > xi).sum() / len(totals), abs=1e-12)
+
+
+def test_chinese_labels_render_with_a_cjk_font(recwarn):
+    from safeins._base.plotting import axes, cjk_font
+
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed (CI installs fonts-noto-cjk)")
+    import io
+
+    import matplotlib
+
+    ax = axes()
+    assert matplotlib.rcParams["font.sans-serif"][0] == cjk_font()
+    ax.set_title("危险化学品 烟花爆竹 建筑施工")
+    ax.figure.savefig(io.BytesIO(), format="png")
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]

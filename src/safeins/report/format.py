@@ -89,7 +89,7 @@ def format_number(x, kind: str) -> str:
     if kind == "count":
         return f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else _significant(x, 3)
     if kind == "money":
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+        return f"{x:,.0f}" if abs(x) >= 100 or x == 0 else f"{x:,.2f}"
     if kind == "percent":
         return _significant(100 * x, 3) + " %"
     return _significant(x, 3)
@@ -108,7 +108,10 @@ def _cell(value, unit: tuple[str, str] | None) -> str:
         return format_number(value, unit[1])
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return format_number(value, "ratio") if isinstance(value, bool) else str(value)
+    if isinstance(value, bool | int | float) and not isinstance(value, str):
+        # a mixed column (a rule's value and limit: yuan, shares, yes/no): plain numbers, grouped
+        return format_number(value, "count" if float(value).is_integer() else "ratio")
+    return str(value)
 
 
 def header(name, unit: str | None) -> str:
