@@ -14,7 +14,7 @@ from safeins.report import Report, format_number, stress_section, table_html
 def demo_page():
     from safeins.demo import run_demo
 
-    return run_demo(synthetic=1_200, seed=11, progress=False).to_html()
+    return run_demo(synthetic=700, seed=11, progress=False).to_html()
 
 
 def _visible_text(page: str) -> str:

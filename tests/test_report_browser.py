@@ -43,7 +43,7 @@ def report(tmp_path_factory):
     from safeins.demo import run_demo
 
     path = tmp_path_factory.mktemp("report") / "demo.html"
-    path.write_text(run_demo(synthetic=1_200, seed=11, progress=False).to_html(), encoding="utf-8")
+    path.write_text(run_demo(synthetic=700, seed=11, progress=False).to_html(), encoding="utf-8")
     return path
 
 
