@@ -103,6 +103,9 @@ def test_exceedance_curve_matches_the_empirical_distribution():
     assert len(x) == len(totals) - 1
     for xi, pi in zip(x[::37], p[::37], strict=True):
         assert pi == pytest.approx((totals > xi).sum() / len(totals), abs=1e-12)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def test_chinese_labels_render_with_a_cjk_font(recwarn):
@@ -118,4 +121,5 @@ def test_chinese_labels_render_with_a_cjk_font(recwarn):
     assert matplotlib.rcParams["font.sans-serif"][0] == cjk_font()
     ax.set_title("危险化学品 烟花爆竹 建筑施工")
     ax.figure.savefig(io.BytesIO(), format="png")
+    matplotlib.pyplot.close(ax.figure)
     assert not [w for w in recwarn if "missing from font" in str(w.message)]

@@ -10,6 +10,7 @@ one, matplotlib falls back to its default font (Chinese glyphs then show as boxe
 >>> ax = axes()
 >>> ax.__class__.__name__
 'Axes'
+>>> import matplotlib.pyplot as plt; plt.close(ax.figure)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ when installed. Every axis names its unit.
 >>> fig = floating_factor_figure(pd.Series([0.9, 0.9, 1.1, 1.2]))
 >>> [t.get_text() for t in fig.axes[0].get_xticklabels()][:3]
 ['0.90', '1.10', '1.20']
+>>> import matplotlib.pyplot as plt; plt.close(fig)
 """
 
 from __future__ import annotations
