@@ -1,4 +1,8 @@
-"""Regenerate docs/api.md from safeins' exports: ``python docs/make_api.py``."""
+"""Regenerate docs/api.md and docs/reference.md from safeins' exports: ``python docs/make_api.py``.
+
+api.md is a table of every public name; reference.md is the mkdocstrings page that renders each
+name's docstring on the documentation site (``mkdocs build``).
+"""
 
 import inspect
 from pathlib import Path
@@ -25,6 +29,19 @@ def main() -> None:
     for name in sorted(si._MODULES):
         lines.append(f"| `si.{name}` | {first_line(getattr(si, name)).replace('|', '/')} |")
     Path(__file__).with_name("api.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_reference(by_module)
+
+
+def write_reference(by_module: dict[str, list[str]]) -> None:
+    """docs/reference.md: one section per module, its public names rendered from their docstrings."""
+    lines = ["# Reference", "", "Generated from the docstrings by mkdocstrings (`python docs/make_api.py` "
+             "rewrites this page). Every name is also available as `si.<name>` after "
+             "`import safeins as si`.", ""]
+    for module, names in sorted(by_module.items()):
+        lines += [f"## `{module}`", ""]
+        for n in sorted(names):
+            lines += [f"::: {module}.{n}", ""]
+    Path(__file__).with_name("reference.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

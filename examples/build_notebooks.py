@@ -1,12 +1,14 @@
-"""Build the example notebooks from the cell lists below: ``python examples/build_notebooks.py``.
+"""Build the example notebooks from the cell lists below.
 
-The notebooks are kept as plain source here so that a diff shows what changed, and
-``tests/test_examples.py`` runs every code cell of every notebook.
+    python examples/build_notebooks.py --execute      # rebuild all three, executed, with outputs
+
+The notebooks are kept as plain source here so that a diff shows what changed; they are stored
+executed (outputs and stable cell ids), and ``tests/test_examples.py`` checks that the stored
+notebooks match this source and re-executes each in a fresh kernel (nbclient).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -98,8 +100,10 @@ si.regimes.get("national-2025").check(cov).to_frame()"""),
                        principle={"kind": "standard_deviation", "parameter": 0.1},
                        regime="national-2025")
 tariff = si.Tariff.from_models(freq, accm, coverage=cov, loadings=loadings, regime="national-2025")
-quotes = tariff.price(pf, accidents=acc, hazards=hz, floating="fuyang")
+tariff          # a short summary and the first rates; tariff.to_frame() has all of them"""),
+    ("code", """quotes = tariff.price(pf, accidents=acc, hazards=hz, floating="fuyang")
 quotes.summary()"""),
+    ("code", """quotes.plot();"""),
     ("code", """print(quotes.explain(quotes.to_frame().index[0]))"""),
     ("md", "## Experience rating by credibility"),
     ("md", """Each enterprise's five-year accident count against what the GLM expects for it; Z = E/(E + k)
@@ -131,28 +135,95 @@ print(res.header)"""),
     si.PreventionFund(share=0.25, regime="national-2025")
 except si.SafeinsError as err:
     print(err)"""),
+    ("md", """## The report: one HTML file with the figures
+
+The same results as a self-contained page (figures embedded; units in every header), as written by
+`safeins demo --html`. Here the premium per worker by sector and credit grade, one of its figures:"""),
+    ("code", """from safeins.report import demo_report
+from safeins.report.figures import premium_per_worker_figure
+
+path = demo_report(res).save("regulator-report.html")
+print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
+q, book = res.quotes.to_frame(), res.portfolio.to_frame()
+premium_per_worker_figure(q["final_premium"], book.loc[q.index, "headcount"], book.loc[q.index, "sector"],
+                          book.loc[q.index, "credit_grade"]);"""),
+    ("md", """## Stress test of the pilot scheme
+
+<!-- STRESS TEST: to be wired when the scheme simulation (issue 12) lands. Replace the cell below with
+     scheme = si.Scheme.load("zhejiang-pilot-2015")
+     res = si.stress_test(scheme, scenarios=["baseline", "catastrophe", "no_prevention"],
+                          years=5, n_sims=1_000, seed=7, progress=False)
+     res.summary(); res.plot("loss_ratio"); res.plot("exceedance")
+     and add it to the report with safeins.report.stress_section(report, res). -->
+
+**Placeholder.** The multi-year scheme simulation is not in this version of safeins; this section will
+run `si.stress_test` on the shipped `zhejiang-pilot-2015` scheme (baseline, catastrophe, no prevention)
+and show its fan charts and exceedance curves."""),
+    ("code", """print("stress test available:", hasattr(si, "stress_test"))"""),
 ]
 
-def _cell(kind: str, text: str) -> dict:
-    lines = text.splitlines(keepends=True)
-    if kind == "md":
-        return {"cell_type": "markdown", "metadata": {}, "source": lines}
-    return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": lines}
+def _cell(name: str, index: int, kind: str, text: str):
+    import nbformat
+
+    # stable ids: a rebuilt notebook differs from the stored one only where its content changed
+    make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+    return make(text, id=f"{name}-{index:02d}")
 
 
-def build() -> list[Path]:
+def notebook(name: str):
+    """The notebook ``name`` as an nbformat object, not executed."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_cell(name, i, k, t) for i, (k, t) in enumerate(NOTEBOOKS[name])]
+    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                   "language_info": {"name": "python"}}
+    return nb
+
+
+def execute(nb, *, timeout: int = 120, cwd: Path | None = None):
+    """Run every cell in a fresh kernel (``timeout`` seconds per cell); return the executed notebook."""
+    import os
+    import tempfile
+
+    from nbclient import NotebookClient
+
+    # the kernel inherits this environment: without MPLBACKEND it draws figures inline (CI sets Agg)
+    backend = os.environ.pop("MPLBACKEND", None)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                                    resources={"metadata": {"path": str(cwd or tmp)}})
+            client.execute()
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
+    return nb
+
+
+def build(names=None, *, run: bool = False) -> list[Path]:
+    """Write ``examples/<name>.ipynb`` for each notebook, executed (with outputs) when ``run``."""
+    import nbformat
+
     written = []
-    for name, cells in NOTEBOOKS.items():
-        kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
-        nb = {"cells": [_cell(k, t) for k, t in cells],
-              "metadata": {"kernelspec": kernel, "language_info": {"name": "python"}},
-              "nbformat": 4, "nbformat_minor": 5}
+    for name in names or NOTEBOOKS:
+        nb = notebook(name)
+        if run:
+            execute(nb)
+        nbformat.validate(nb)
         path = HERE / f"{name}.ipynb"
-        path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        nbformat.write(nb, str(path))
         written.append(path)
     return written
 
 
 if __name__ == "__main__":
-    for p in build():
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write the example notebooks; --execute stores "
+                                                 "them executed, with their outputs.")
+    parser.add_argument("--execute", action="store_true", help="run every cell and store the outputs")
+    parser.add_argument("names", nargs="*", help=f"notebooks to build (default: all of {sorted(NOTEBOOKS)})")
+    args = parser.parse_args()
+    for p in build(args.names or None, run=args.execute):
         print(p)

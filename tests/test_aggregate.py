@@ -72,7 +72,8 @@ def test_actuar_risk_vignette_var_and_cte(method):
 
 
 def test_definitions_table_cte_and_acerbi_tasche():
-    # quoted from actuar: 99% CTE 45.011 and Acerbi-Tasche 44.659. Those come from actuar's default
+    # docs/domain/definitions.md#tvar: 99% CTE 45.011 and Acerbi-Tasche 44.659.
+    # Those come from actuar's default
     # stopping rule (the recursion stops once F >= 1 - 1e-6, dropping the far tail); on the
     # complete lattice the values are 45.0133 and 44.6617.
     agg = _actuar_case("unbiased")

@@ -5,7 +5,7 @@ Reference numbers:
   Pigeon, "Credibility theory features of actuar"), printed with ``options(digits = 4)``.
 - "actuar 3.3-2": the same calls run with R's actuar 3.3-2 (Debian r-cran-actuar) and
   ``options(digits = 12)``, for the digits the vignette does not print.
-- actuar's ``cm`` on the Hachemeister data: 2055.17 / 2057.94 / 2053.06 for state 1.
+- docs/domain/definitions.md#credibility-complement: 2055.17 / 2057.94 / 2053.06 for state 1.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_buhlmann_straub_actuar_full_precision(hache):
 
 def test_definitions_reference_numbers(hache):
     kw = dict(group="state", value="ratio", weight="weight")
-    # actuar: state 1, 2055.17 (credibility-weighted) vs 2057.94 (exposure-weighted)
+    # docs/domain/definitions.md: state 1, 2055.17 (credibility-weighted) vs 2057.94 (exposure-weighted)
     assert round(BuhlmannStraub().fit(hache, **kw).premiums_[1], 2) == 2055.17
     ew = BuhlmannStraub(complement="exposure-weighted").fit(hache, **kw)
     assert round(ew.premiums_[1], 2) == 2057.94

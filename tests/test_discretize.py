@@ -40,7 +40,8 @@ def test_unbiased_against_actuar_formula():
 
 
 def test_mean_of_each_method_matches_definitions_table():
-    # DEFINITIONS.md / actuar's risk vignette, compound Poisson(10): upper 17.50, rounding
+    # docs/domain/definitions.md#discretisation / actuar's risk vignette,
+    # compound Poisson(10): upper 17.50, rounding
     # 19.998, unbiased 20.000, lower 22.50 (actuar discretises on [0, 22] with step 0.5).
     # actuar 3.3-2 itself (aggregateDist "recursive", tol=1e-14) gives the long numbers.
     expect = {

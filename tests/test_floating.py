@@ -25,7 +25,7 @@ def illustrative():
     return FloatingRule.load("illustrative")
 
 
-# --- the Fuyang schedule (REGULATION.md 2A) ------------------------------------------------------
+# --- the Fuyang schedule (docs/domain/regulation.md#fuyang) -------------------------------------------
 @pytest.mark.parametrize("grade, expected", [("none", 0.90), ("一般", 1.10), ("较大", 1.20),
                                              ("重大", 1.30), ("特别重大", 1.30)])
 def test_fuyang_accident_grade(fuyang, grade, expected):
@@ -57,7 +57,7 @@ def test_shipped_rules_cite_sources(fuyang, illustrative):
     assert lr.status == "illustrative" and lr.source.startswith("ILLUSTRATIVE")
 
 
-# --- the Taiwan loss-ratio template (CALIBRATION.md 5C) -----------------------------------------
+# --- the Taiwan loss-ratio template (docs/domain/calibration.md#taiwan) ------------------------------
 @pytest.mark.parametrize("lr, adj", [
     (0.70, 0.0), (0.75, 0.0), (0.80, 0.0), (0.85, 0.0), (0.90, 0.05), (0.95, 0.05), (1.20, 0.20),
     (1.60, 0.40), (5.00, 0.40), (0.69, 0.0), (0.60, -0.05), (0.55, -0.05), (0.30, -0.20),

@@ -1,4 +1,4 @@
-"""Tariff: shipped rate manuals against REGULATION.md, lookups, from_models, bad input."""
+"""Tariff: shipped rate manuals against their sources, lookups, from_models, bad input."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from safeins.models.policy import PolicyCoverage
 from safeins.rating.loadings import Loadings
 from safeins.rating.tariff import Tariff
 
-# REGULATION.md 2E, transcribed independently of the TOML: band -> per-person (万) -> general, high
+# docs/domain/regulation.md#hunan, transcribed independently of the TOML:
+# band -> per-person (万) -> general, high
 HUNAN = {
     ">8000": {30: "1.20 1.28 1.37 1.37 1.45 1.54", 40: "1.45 1.54 1.62 1.62 1.71 1.80",
               50: "1.71 1.80 1.88 1.88 1.97 2.05", 60: "1.97 2.05 2.14 2.14 2.22 2.31"},

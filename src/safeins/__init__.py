@@ -123,6 +123,11 @@ _EXPORTS: dict[str, str] = {
     "allocate_greedy": "safeins.prevention",
     "split_within": "safeins.prevention",
     "compare_strategies": "safeins.prevention",
+    # the report (HTML page with embedded figures) and result display
+    "Report": "safeins.report",
+    "demo_report": "safeins.report",
+    "stress_section": "safeins.report",
+    "Summary": "safeins._base.results",
 }
 
 # modules reachable as attributes under a short name: si.sectors is safeins.domain.sectors,
@@ -140,6 +145,7 @@ _MODULES: dict[str, str] = {
     "prevention": "safeins.prevention",
     "plotting": "safeins._base.plotting",
     "demo": "safeins.demo",
+    "report": "safeins.report",
 }
 
 __all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])

@@ -117,6 +117,7 @@ class DemoResult:
     plan: object = None
     frequency: object = None
     accident_model: object = None
+    portfolio: object = None
 
     def table(self, title_start: str) -> pd.DataFrame:
         """The first table whose title starts with ``title_start``."""
@@ -136,19 +137,10 @@ class DemoResult:
         return "\n".join(parts)
 
     def to_html(self) -> str:
-        import html
+        """The report: one self-contained HTML page with figures (see :mod:`safeins.report`)."""
+        from .report import demo_report
 
-        body = [f"<h1>safeins demo</h1><pre>{html.escape(self.header)}</pre>"]
-        for title, frame in self.tables:
-            body.append(f"<h2>{html.escape(title)}</h2>{frame.to_html(float_format=_fmt)}")
-        style = ("body{font-family:sans-serif;margin:2em;max-width:75em} table{border-collapse:collapse}"
-                 " td,th{border:1px solid #ccc;padding:2px 6px;text-align:right} h2{margin-top:1.5em}")
-        return (f"<!doctype html><html><head><meta charset='utf-8'><title>safeins demo</title>"
-                f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+        return demo_report(self).to_html()
 
 
 def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15,
@@ -242,7 +234,7 @@ def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15
               f"{book.policy_year} {lam.sum():,.0f} (trend-projected); prevention budget "
               f"{budget:,.0f} yuan.\n"
               f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()))
-    return DemoResult(header, tables, t, quotes, plan, freq, accm)
+    return DemoResult(header, tables, t, quotes, plan, freq, accm, pf)
 
 
 def _trend_table(freq, book: PricedBook) -> pd.DataFrame:

@@ -14,7 +14,7 @@ the distribution of ``S`` by
 - ``"simulation"``: vectorised Monte Carlo of the model itself (no discretisation);
 - ``"auto"``: FFT when the count has a pgf, the choice and its reason shown in ``method_reason_``.
 
-Risk measures (docs/aggregate.md): VaR is the lower quantile ``inf{x : F(x) >= p}``;
+Risk measures follow docs/domain/definitions.md#var: VaR is the lower quantile ``inf{x : F(x) >= p}``;
 ``tvar(p, kind="tvar")`` is Acerbi-Tasche ``VaR + E[(S - VaR)+]/(1 - p)`` and
 ``tvar(p, kind="cte")`` the conditional tail expectation ``E[S | S > VaR]`` (actuar's CTE).
 

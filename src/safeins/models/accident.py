@@ -104,7 +104,8 @@ class AccidentModel(ResultMixin):
     death_liability : float or "estimate", default "estimate"
         Ground-up compensation for one death, yuan: estimated as Σ(direct loss − property −
         rescue − medical) / Σ(deaths + Σ (11 - g)/10 over disabilities), or a given number (e.g.
-        1,036,420 = 20 × the 2023 national urban per-capita disposable income, REGULATION.md §3B).
+        1,036,420 = 20 × the 2023 national urban per-capita disposable income,
+        docs/domain/regulation.md#workers-comp).
 
     Fitted attributes: ``sectors_``, ``params_`` (sector -> fitted parts), ``pooling_``,
     ``count_aic_``, ``death_liability_``, ``n_accidents_``, ``n_victims_``.

@@ -740,6 +740,11 @@ class FrequencyGLM:
 
         return plot_relativities(self.relativities_, self.ci, ax)
 
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
+
 
 def _exposure_units(df: pd.DataFrame) -> list[str]:
     """The exposure bases of the table's sectors (one unit when there is no sector column)."""

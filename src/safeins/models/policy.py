@@ -4,7 +4,8 @@ A :class:`PolicyCoverage` is a frozen configuration (TOML in and out) of one 安
 
 - **per-person death/disability limit** ``per_person`` (每人死亡伤残责任限额): a death pays it, a
   disability of grade g pays ``disability_shares[g-1]`` of it (default ``(11 - g)/10``: grade 1
-  100 %, grade 10 10 %, see DEFINITIONS.md), never more than the victim's liability when that is
+  100 %, grade 10 10 %, see docs/domain/definitions.md#disability), never more than the victim's
+  liability when that is
   known;
 - **medical sub-limit per person** ``medical_per_person`` (each injured or killed victim's medical
   costs, after ``medical_deductible``), for employees and third parties alike;
@@ -17,7 +18,7 @@ A :class:`PolicyCoverage` is a frozen configuration (TOML in and out) of one 安
 - **annual aggregate limit** ``aggregate`` (default: the per-accident limit), applied to the
   year's total by :class:`~safeins.losses.aggregate.Aggregate` through :meth:`aggregate_coverage`.
 
-Defaults and their sources (``../shared/domain/REGULATION.md``):
+Defaults and their sources (``docs/domain/regulation.md``):
 
 =====================================  ===================================================================
 medical 100,000 / person               Shandong 2018 construction form (§2D) [V]
@@ -68,10 +69,10 @@ from ..losses.coverage import AggregateCoverage
 
 __all__ = ["DEFAULT_DISABILITY_SHARES", "FORMS", "PolicyCoverage", "RegimeValidationError"]
 
-#: grade g (1..10) pays (11 - g)/10 of the per-person limit (DEFINITIONS.md)
+#: grade g (1..10) pays (11 - g)/10 of the per-person limit (docs/domain/definitions.md#disability)
 DEFAULT_DISABILITY_SHARES: tuple[float, ...] = tuple((11 - g) / 10 for g in range(1, 11))
 
-#: policy forms whose defaults ``from_regime`` fills in (REGULATION.md §2D, §2F)
+#: policy forms whose defaults ``from_regime`` fills in (docs/domain/regulation.md#shandong, #policy-form)
 FORMS = ("shandong-2018", "xinjiang")
 
 _MONEY = ("per_person", "medical_per_person", "medical_deductible", "third_party_per_person",
@@ -471,6 +472,18 @@ class PolicyCoverage(Config):
         [900000.0, 120000.0, 100000.0, 1130000.0]
         """
         return _insured_loss_frame(self, accidents, victims, headcount)
+
+    def __repr__(self) -> str:  # short: the full content is in to_frame()
+        from .._base.results import short_repr
+
+        return short_repr(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
 
 
 def _headcounts(headcount, what: str) -> np.ndarray:

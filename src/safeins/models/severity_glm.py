@@ -358,6 +358,11 @@ class SeverityGLM:
 
         return plot_relativities(self.relativities_, self.ci, ax)
 
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
+
 
 # ---------------------------------------------------------------------- per-sector fits
 class SectorSeverity(ResultMixin):

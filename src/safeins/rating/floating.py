@@ -12,7 +12,8 @@ Factor kinds:
 * ``table``: a level -> adjustment table (text levels; booleans are ``"true"``/``"false"``);
 * ``bands``: ``thresholds`` (increasing, the first one the least possible value) and
   ``adjustments``: a value ``x`` gets the adjustment of the last threshold ``<= x``;
-* ``loss_ratio``: the Taiwan labour-insurance experience rate: above ``upper``
+* ``loss_ratio``: the Taiwan labour-insurance experience rate
+  (docs/domain/calibration.md#taiwan): above ``upper``
   ``+step`` per full ``step_points`` of loss ratio, below ``lower`` ``-step`` per full
   ``step_points``, capped at ``max_up``/``max_down``;
 * ``value``: the input is itself a factor (e.g. an experience modification), adjustment ``x - 1``;
@@ -495,6 +496,18 @@ class FloatingRule(Config):
         return cls(name=name, description=desc, source=source or "fitted by FloatingRule.from_model",
                    status="user", combine="multiplicative", floor=floor, cap=cap, terms=terms,
                    schedule=schedule)
+
+    def __repr__(self) -> str:  # short: the full content is in to_frame()
+        from .._base.results import short_repr
+
+        return short_repr(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
 
 
 FloatingRule.model_rebuild()

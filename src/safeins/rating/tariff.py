@@ -10,7 +10,7 @@ the only way a file may give per-mille rates. Multiplicative ``relativities`` (e
 x 1.5) apply to options the portfolio states; a minimum premium applies per row or to the manual.
 
 Shipped manuals (``pricing/tariffs/``): ``hunan-construction`` and ``shandong-construction-2018``
- and ``zhejiang-demo`` (derived from the zhejiang-pilot data by
+(docs/domain/regulation.md#hunan, #shandong) and ``zhejiang-demo`` (derived from the zhejiang-pilot data by
 ``benchmarks/make_demo_tariff.py``). :meth:`Tariff.from_models` builds one from a fitted frequency
 GLM and an accident model; :meth:`Tariff.price` prices a portfolio (see
 :mod:`safeins.rating.quotes`).
@@ -435,4 +435,16 @@ class Tariff(Config):
                      min_premium=min_premium, name=name, source=source, unit=unit, points=points,
                      rating_factors=rating_factors, complement_weight=complement_weight,
                      rating_cap=rating_cap, policy_year=policy_year, bases=bases)
+
+    def __repr__(self) -> str:  # short: the full content is in to_frame()
+        from .._base.results import short_repr
+
+        return short_repr(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str | None:
+        from .._base.results import html_repr
+
+        return html_repr(self)
 
