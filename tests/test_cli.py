@@ -25,7 +25,7 @@ def test_price_command_round_trip(tmp_path, capsys):
     d = si.datasets.synthetic_portfolio(n_enterprises=400, years=(2022, 2023), seed=8,
                                         regions=("宁波", "杭州"))
     pf_csv = d.portfolio.to_csv(tmp_path / "pf.csv")
-    acc_csv = d.accidents.to_csv(tmp_path / "acc.csv")
+    acc_csv = d.accidents.to_csv(tmp_path / "acc.csv", victims=tmp_path / "victims.csv")
     out = tmp_path / "quotes.csv"
     code = main(["price", str(pf_csv), "--tariff", "zhejiang-demo", "--floating", "fuyang",
                  "--accidents", str(acc_csv), "--option", "per_person=400000", "--out", str(out)])

@@ -67,6 +67,7 @@ def test_duplicated_ids_missing_columns_nan_and_wrong_types():
     f = f.drop(columns=["region"])
     f["payroll"] = f["payroll"].astype(object)
     f.loc[1, "payroll"] = "lots"
+    f.loc[0, "sector"] = "trade"  # rated per revenue: its revenue is required
     f.loc[0, "revenue"] = np.nan
     with pytest.raises(ValidationError) as err:
         si.Portfolio(f)
@@ -75,7 +76,7 @@ def test_duplicated_ids_missing_columns_nan_and_wrong_types():
     assert "duplicated id" in rules
     assert "required column" in rules
     assert (p["column"] == "payroll").any() and "wrong type" in rules
-    assert ((p["column"] == "revenue") & p["rule"].str.contains("missing")).any()
+    assert ((p["column"] == "revenue") & p["rule"].str.contains("rated per revenue")).any()
 
 
 def test_accidents_of_unknown_enterprises_and_impossible_years():
@@ -125,7 +126,8 @@ def test_round_trip_loses_nothing(tmp_path, fmt):
     hz2 = getattr(si.HazardHistory, f"read_{fmt}")(getattr(hz, f"to_{fmt}")(tmp_path / f"hz.{fmt}"))
     pd.testing.assert_frame_equal(hz.frame, hz2.frame)
     if fmt == "csv":
-        acc2 = si.AccidentHistory.read_csv(acc.to_csv(tmp_path / "acc.csv"), portfolio=pf2)
+        acc_csv = acc.to_csv(tmp_path / "acc.csv", victims=tmp_path / "victims.csv")
+        acc2 = si.AccidentHistory.read_csv(acc_csv, portfolio=pf2, victims=tmp_path / "victims.csv")
         pd.testing.assert_frame_equal(acc.frame, acc2.frame)
         pd.testing.assert_frame_equal(acc.victims.reset_index(drop=True), acc2.victims.reset_index(drop=True))
 
@@ -140,7 +142,7 @@ _cols = [c.name for c in PORTFOLIO_COLUMNS if c.name in _valid.columns]
 _bad_values = {"headcount": [-1, 0, 2.5, np.nan, "x"], "credit_grade": ["E", None, 3, "a"],
                "sector": ["mine", None, 7], "standardization": ["4", "0", None],
                "blacklisted": ["yes", 2, None],
-               "payroll": [-1.0, np.nan, "many", np.inf], "years_insured": [-1, 1.5, np.nan],
+               "payroll": [-1.0, "many", np.inf], "years_insured": [-1, 1.5, np.nan],
                "size_band": ["huge", None], "region": [None, "", 5]}
 
 

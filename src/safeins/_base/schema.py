@@ -45,6 +45,11 @@ class Column:
     default: Any = _MISSING
     doc: str = ""
 
+    @property
+    def has_default(self) -> bool:
+        """Whether an absent column is filled with a stated ``default`` (not just left missing)."""
+        return self.default is not _MISSING
+
     def describe(self) -> str:
         parts = [self.kind]
         if self.allowed is not None:
