@@ -98,7 +98,26 @@ def _encoding_for(path: str, encoding: str | None) -> str | None:
 def _config(cls, kind: str, name: str, encoding: str | None):
     from ._base.resources import shipped_toml
 
-    return cls.from_toml(shipped_toml(kind, name, f"{cls.__name__} {name!r}"), encoding=encoding)
+    path = shipped_toml(kind, name, f"{cls.__name__} {name!r}")
+    # --encoding is about the user's files; shipped TOML is UTF-8
+    shipped = path.resolve() != Path(name).resolve()
+    return cls.from_toml(path, encoding=None if shipped else encoding)
+
+
+def _check_inputs(args) -> None:
+    """Every named input exists and is a file, and the encoding is known: checked first, before
+    anything slow is loaded."""
+    from ._base.files import check_encoding, check_input
+
+    check_encoding(getattr(args, "encoding", None), "--encoding")
+    for key in ("book", "accidents", "victims", "hazards", "experience"):
+        path = getattr(args, key, None)
+        if path is not None:
+            check_input(path, f"--{key}" if key != "book" else "book")
+    for key in ("tariff", "floating"):
+        path = getattr(args, key, None)
+        if path is not None and path.endswith(".toml"):
+            check_input(path, f"--{key}")
 
 
 def _inputs(args) -> list[str]:
@@ -175,6 +194,7 @@ def _price(args):
     from .rating.floating import FloatingRule
     from .rating.tariff import Tariff
 
+    _check_inputs(args)
     enc = args.encoding
     with _progress(5, "pricing") as bar:
         tariff = _config(Tariff, "tariffs", args.tariff, enc)

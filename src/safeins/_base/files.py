@@ -37,9 +37,9 @@ from ..errors import Problem, ValidationError
 
 __all__ = ["atomic_output", "check_encoding", "check_input", "check_output", "read_text"]
 
-#: Encodings worth suggesting when a file is not UTF-8, in the order they are tried. GB18030 is a
-#: superset of GBK and GB2312, so it decodes everything those do.
-_CANDIDATES = ("gb18030", "big5")
+#: Encodings worth suggesting when a file does not decode, in the order they are tried. GB18030 is
+#: a superset of GBK and GB2312, so it decodes everything those do.
+_CANDIDATES = ("utf-8", "gb18030", "big5")
 
 
 def _fail(what: str, column: str, value, rule: str) -> ValidationError:

@@ -278,7 +278,7 @@ def _take_index(frame: pd.DataFrame, name: str, problems: Problems) -> pd.DataFr
     ids = frame.index.to_numpy(dtype=object)
     idx = pd.Series(ids, dtype=object)
     text = pd.api.types.infer_dtype(idx, skipna=False) == "string"
-    bad = (~np.array([isinstance(v, str) for v in ids]) if not text
+    bad = (~np.array([isinstance(v, str) for v in ids], dtype=bool) if not text
            else np.zeros(len(ids), bool)) | (idx.astype(str).str.strip() == "").to_numpy()
     for pos in np.flatnonzero(bad):
         problems.add(row=f"#{pos}", column=name, value=ids[pos], rule="id must be non-empty text")

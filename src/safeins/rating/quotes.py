@@ -193,7 +193,8 @@ def price(tariff, portfolio, accidents=None, hazards=None, floating=None, year=N
 
     floated = base * factor
     total_floated = float(floated.sum())
-    if off_balance is None:
+    if off_balance is None or (n == 0 and target is None):
+        # an empty book has nothing to balance: factor 1 (a stated target still cannot be reached)
         c, goal = 1.0, total_floated
     else:
         goal = float(base.sum()) if target is None else target
