@@ -393,6 +393,44 @@ class Portfolio(_Table):
         """The exposure base each enterprise is rated on (a sector property)."""
         return self._frame["sector"].astype(object).map(_BASE_OF).rename("exposure_base")
 
+    def count_table(self, counts: str = "accidents", years: str | float = 1.0) -> pd.DataFrame:
+        """A table to fit frequency models on from per-enterprise accident counts (no accident table).
+
+        For a book that records how many accidents each enterprise had (column ``counts``) over
+        ``years`` years (a number, or the name of a column of years observed per enterprise):
+        one row per enterprise with enterprise_id, the rating factors, ``exposure`` (the sector's
+        base times the years observed) and ``accidents``. A Poisson GLM fitted on it gives the
+        same estimates as one fitted on the enterprise-year :func:`exposure_table`, since the
+        factors are constant over the years.
+
+        >>> import safeins as si
+        >>> book = si.datasets.example_portfolio_frame().assign(accidents=[1, 0, 2])
+        >>> si.Portfolio(book).count_table(years=2)[["exposure", "accidents"]].to_numpy().tolist()
+        [[240.0, 1.0], [100000000.0, 0.0], [70.0, 2.0]]
+        """
+        f = self._frame
+        problems = Problems("Portfolio.count_table")
+        cols = [Column(counts, "int", min=0, doc="accidents over the years observed")]
+        if isinstance(years, str):
+            cols.append(Column(years, "float", min=0, doc="years observed"))
+        elif not (isinstance(years, int | float) and not isinstance(years, bool) and np.isfinite(years)
+                  and years > 0):
+            problems.add(column="years", value=years, rule="a number > 0 or the name of a column")
+        checked = validate_frame(f[[c.name for c in cols if c.name in f.columns]], cols,
+                                 "Portfolio.count_table", problems)
+        if isinstance(years, str) and years in checked.columns:
+            zero = checked[years].to_numpy() == 0
+            for i in np.flatnonzero(zero):
+                problems.add(row=f.index[i], column=years, value=0.0, rule="must be > 0")
+        problems.raise_if_any()
+        span = checked[years].to_numpy(dtype=float) if isinstance(years, str) else float(years)
+        factors = ["sector", "region", "size_band", "credit_grade", "blacklisted", "standardization",
+                   "award", "headcount", "years_insured"]
+        out = f[factors].reset_index()
+        out["exposure"] = self.exposure().to_numpy() * span
+        out["accidents"] = checked[counts].to_numpy()
+        return out
+
     def regime_facts(self) -> dict:
         """Facts a regime can check: every enterprise has full-workforce cover by construction."""
         return {"full_workforce": True}
