@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import safeins as si
 from safeins.domain.datasets import example_accident_frame, example_portfolio_frame
-from safeins.domain.portfolio import PORTFOLIO_COLUMNS, accident_grade
+from safeins.domain.portfolio import ACCIDENT_COLUMNS, PORTFOLIO_COLUMNS, accident_grade
 from safeins.errors import ValidationError
 
 
@@ -175,3 +175,129 @@ def test_exposure_table_counts_and_prior_year():
     assert et["hazards_found"].sum() == d.hazards.frame["hazards_found"].sum()
     np.testing.assert_allclose(et["exposure"].to_numpy(),
                                np.repeat(d.portfolio.exposure().to_numpy(), 3))
+
+
+# --- reading files: encodings, Excel, empty and broken files, minimal books -----------------------
+
+def _book(**extra):
+    return pd.DataFrame({"enterprise_id": ["F1", "F2", "F3", "F4"],
+                         "sector": ["fireworks", "manufacturing", "fishing", "hazardous_chemicals"],
+                         "region": ["宁波", "杭州", "舟山", "宁波"], "headcount": [15, 20, 999, 1000],
+                         "credit_grade": ["A", "B", "C", "D"], "payroll": [np.nan, 3e6, np.nan, np.nan],
+                         "vessels": [np.nan, np.nan, 12.0, np.nan], **extra})
+
+
+def test_minimal_book_defaults_are_stated_once():
+    with pytest.warns(si.portfolio.DefaultsWarning) as caught:
+        pf = si.Portfolio(_book())
+    assert len(caught) == 1
+    msg = str(caught[0].message)
+    for col in ("size_band", "blacklisted", "standardization", "years_insured", "award"):
+        assert col in msg and col in pf.defaults_applied
+    f = pf.frame
+    assert f["size_band"].tolist() == ["micro", "small", "medium", "large"]  # 20, 300, 1000 start a band
+    assert not f["blacklisted"].any() and set(f["standardization"]) == {"none"}
+    assert f["years_insured"].tolist() == [0] * 4
+    # a full book is quiet, and a rebuilt portfolio does not warn again
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        si.Portfolio(pf)
+        assert si.Portfolio(pf.to_frame()).defaults_applied == {}
+
+
+def test_minimal_book_still_needs_each_sectors_base():
+    book = _book(payroll=[np.nan] * 4)
+    with pytest.raises(ValidationError) as err:  # (no warning about defaults when it raises)
+        si.Portfolio(book)
+    p = err.value.problems
+    assert p[["row", "column"]].values.tolist() == [["F2", "payroll"]]
+    assert "rated per payroll" in p["rule"].iloc[0]
+
+
+def test_gbk_files_are_detected_and_read_with_encoding(tmp_path):
+    pf = si.Portfolio(example_portfolio_frame())
+    text = pf.to_csv(tmp_path / "utf8.csv").read_text(encoding="utf-8")
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gb18030"))
+    with pytest.raises(ValidationError, match="gb18030"):
+        si.Portfolio.read_csv(tmp_path / "gbk.csv")
+    pd.testing.assert_frame_equal(si.Portfolio.read_csv(tmp_path / "gbk.csv", encoding="gb18030").frame,
+                                  pf.frame)
+    with pytest.raises(ValidationError, match="unknown encoding"):
+        si.Portfolio.read_csv(tmp_path / "gbk.csv", encoding="nope")
+    # a BOM (Excel's "CSV UTF-8") is fine
+    (tmp_path / "bom.csv").write_bytes(text.encode("utf-8-sig"))
+    pd.testing.assert_frame_equal(si.Portfolio.read_csv(tmp_path / "bom.csv").frame, pf.frame)
+    # TOML too
+    toml = si.Tariff.load("zhejiang-demo").to_toml_text().replace('description = ""', 'description = "浙江"')
+    (tmp_path / "t.toml").write_bytes(toml.encode("gbk"))
+    with pytest.raises(ValidationError, match="gb18030"):
+        si.Tariff.from_toml(tmp_path / "t.toml")
+    assert si.Tariff.from_toml(tmp_path / "t.toml", encoding="gbk").name == "zhejiang-demo"
+
+
+def test_empty_histories_are_valid_and_flow_through(tmp_path):
+    d = si.datasets.synthetic_portfolio(n_enterprises=60, years=(2022, 2023), seed=3, regions=("宁波",))
+    header_only = tmp_path / "acc.csv"
+    header_only.write_text(",".join(["accident_id", *[c.name for c in ACCIDENT_COLUMNS]]) + "\n",
+                           encoding="utf-8")
+    acc = si.AccidentHistory.read_csv(header_only, portfolio=d.portfolio)
+    assert len(acc) == 0
+    et = si.exposure_table(d.portfolio, acc, years=[2022, 2023])
+    assert len(et) == 120 and et["accidents"].sum() == 0 and et["prior_accidents"].sum() == 0
+    q = si.Tariff.load("zhejiang-demo").price(d.portfolio, accidents=acc, floating="fuyang", year=2024,
+                                              options={"per_person": 400000.0})
+    assert len(q) == 60 and q.total() > 0
+    # an empty book is a book: it prices to nothing
+    empty = si.Portfolio(d.portfolio.to_frame().iloc[:0])
+    q0 = si.Tariff.load("zhejiang-demo").price(empty, options={"per_person": 400000.0})
+    assert len(q0) == 0 and q0.total() == 0.0
+    hz = si.HazardHistory(d.hazards.to_frame().iloc[:0], portfolio=empty)
+    assert si.exposure_table(empty, None, hz, years=[2023]).shape[0] == 0
+
+
+@pytest.mark.parametrize(("content", "rule"), [
+    ("", "empty"), ("   \n\n", "empty"), ("enterprise_id,sector,sector\nE1,mining,mining\n", "duplicated"),
+    ("enterprise_id,sector\nE1\n", "1 fields"), ("enterprise_id,,x\nE1,1,2\n", "empty column name")])
+def test_broken_csv_files_are_refused(tmp_path, content, rule):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValidationError, match=rule) as err:
+        si.Portfolio.read_csv(path)
+    assert "bad.csv" in str(err.value)
+
+
+def test_files_missing_folders_and_unknown_types(tmp_path):
+    with pytest.raises(ValidationError, match="no such file"):
+        si.Portfolio.read(tmp_path / "none.csv")
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(ValidationError, match="folder"):
+        si.Portfolio.read(tmp_path / "dir.csv")
+    (tmp_path / "x.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValidationError, match="unsupported file type"):
+        si.Portfolio.read(tmp_path / "x.json")
+    (tmp_path / "fake.xlsx").write_text("not a workbook", encoding="utf-8")
+    with pytest.raises(ValidationError, match="not a readable Excel workbook"):
+        si.Portfolio.read(tmp_path / "fake.xlsx")
+
+
+def test_excel_round_trip(tmp_path):
+    d = si.datasets.synthetic_portfolio(n_enterprises=80, years=(2023,), seed=2)
+    pf2 = si.Portfolio.read_excel(d.portfolio.to_excel(tmp_path / "pf.xlsx"))
+    pd.testing.assert_frame_equal(pf2.frame, d.portfolio.frame)
+    hz2 = si.HazardHistory.read(d.hazards.to_excel(tmp_path / "hz.xlsx"))
+    pd.testing.assert_frame_equal(hz2.frame, d.hazards.frame)
+
+
+def test_victims_are_read_and_written_only_when_named(tmp_path):
+    d = si.datasets.synthetic_portfolio(n_enterprises=200, years=(2023,), seed=6)
+    with pytest.raises(ValidationError, match="victims="):
+        d.accidents.to_csv(tmp_path / "acc.csv")
+    assert not (tmp_path / "acc.csv").exists()
+    d.accidents.to_csv(tmp_path / "acc.csv", victims=tmp_path / "acc.victims.csv")
+    # the file that an older version picked up by its name is not read unless named
+    assert si.AccidentHistory.read_csv(tmp_path / "acc.csv", d.portfolio).victims is None
+    named = si.AccidentHistory.read_csv(tmp_path / "acc.csv", d.portfolio,
+                                        victims=tmp_path / "acc.victims.csv")
+    assert len(named.victims) == len(d.accidents.victims)
