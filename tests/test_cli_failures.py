@@ -89,6 +89,8 @@ def test_outputs_never_destroy_data(folder):
                    expect=("does not exist",))
     _fails_cleanly(folder, "price", "book.csv", *PRICE, "--out", "old_quotes.csv",
                    expect=("exists already", "--force"))
+    _fails_cleanly(folder, "price", "book.csv", *PRICE, "--out", "quotes.json",
+                   expect=("unsupported file type",))
     # an output that is an input is refused even with --force
     _fails_cleanly(folder, "price", "book.csv", *PRICE, "--out", "book.csv", "--force",
                    expect=("is also an input",))

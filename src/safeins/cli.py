@@ -37,25 +37,23 @@ _CSV = (".csv", ".txt")
 
 
 # ----------------------------------------------------------------------------------- argument types
-def _count(text: str) -> int:
-    """A whole number >= 1 (enterprises, rows, years, simulations)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def _whole(minimum: int, what: str):
+    """An argparse type: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} must be at least {minimum} ({what})")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
+_count = _whole(1, "a count")  # enterprises, rows, years, simulations
+_seed = _whole(0, "a seed")
 
 
 def _option_value(text: str):
@@ -239,10 +237,10 @@ def _pricing_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_price(args) -> int:
     import pandas as pd
 
-    from ._base.files import check_output
-    from .domain.io import write_table
+    from .domain.io import check_table_output, write_table
 
-    check_output(args.out, inputs=_inputs(args), force=args.force)  # before the work, not after it
+    _check_inputs(args)  # the inputs and the output are checked before the work, not after it
+    check_table_output(args.out, inputs=_inputs(args), force=args.force)
     quotes = _price(args)
     frame = quotes.to_frame()
     write_table(frame, args.out, force=args.force, inputs=_inputs(args), sheet="quotes")
@@ -362,14 +360,14 @@ def _cmd_stress(args) -> int:
 
     import safeins
 
-    from ._base.files import check_output
+    from .domain.io import check_table_output
     from .errors import SafeinsError
 
     if "stress_test" not in safeins.__all__:
         raise SafeinsError("`safeins stress` needs the stress engine (safeins.stress_test), which this "
                            "installation does not have")
     if args.out:
-        check_output(args.out, force=args.force)
+        check_table_output(args.out, force=args.force, inputs=[args.scheme])
     scheme = safeins.Scheme.load(args.scheme)
     result = safeins.stress_test(scheme, scenarios=args.scenario or None, years=args.years,
                                  n_sims=args.n_sims, seed=args.seed)

@@ -41,7 +41,7 @@ import pandas as pd
 from .._base.files import atomic_output, check_encoding, check_input, check_output, read_text
 from ..errors import Problem, Problems, ValidationError
 
-__all__ = ["TABLE_SUFFIXES", "read_table", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "check_table_output", "read_table", "write_table"]
 
 CSV_SUFFIXES = (".csv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -156,6 +156,22 @@ def read_table(path: str | Path, *, encoding: str | None = None, dtype: dict | N
     return pd.read_parquet(p)
 
 
+def check_table_output(path: str | Path, *, inputs=(), force: bool = False) -> tuple[Path, str]:
+    """Check an output table's path (see :func:`~safeins._base.files.check_output`) and its type;
+    returns the path and ``"csv"``, ``"excel"`` or ``"parquet"``. Call it before long work.
+
+    >>> check_table_output("quotes.json")
+    Traceback (most recent call last):
+    ...
+    safeins.errors.ValidationError: output 'quotes.json': 1 problem
+      row  column  value    rule
+      -    suffix  '.json'  unsupported file type: use one of .csv, .txt, .xlsx, .xlsm, .parquet
+    """
+    what = f"output {Path(path).name!r}"
+    kind = _kind(Path(path), what)
+    return check_output(path, inputs=inputs, force=force, what=what), kind
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, *, index: bool = True, force: bool = False,
                 inputs=(), sheet: str = "data") -> Path:
     """Write ``frame`` as CSV (UTF-8) or Excel by the suffix of ``path``, atomically.
@@ -168,9 +184,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, index: bool = True, fo
     >>> p.read_text(encoding="utf-8")
     'a\\n1\\n'
     """
-    what = f"output {Path(path).name!r}"
-    p = check_output(path, inputs=inputs, force=force, what=what)
-    kind = _kind(p, what)
+    p, kind = check_table_output(path, inputs=inputs, force=force)
     with atomic_output(p) as tmp:
         if kind == "csv":
             frame.to_csv(tmp, index=index, encoding="utf-8")
