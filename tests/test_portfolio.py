@@ -301,3 +301,25 @@ def test_victims_are_read_and_written_only_when_named(tmp_path):
     named = si.AccidentHistory.read_csv(tmp_path / "acc.csv", d.portfolio,
                                         victims=tmp_path / "acc.victims.csv")
     assert len(named.victims) == len(d.accidents.victims)
+
+
+_names = st.text(alphabet=st.sampled_from(list("宁波杭州舟山温台金华abcXYZ 0-9")), min_size=1, max_size=6)
+
+
+@given(regions=st.lists(_names.filter(lambda t: t.strip() and t.strip() == t and not t.isdigit()),
+                        min_size=1, max_size=5),
+       encoding=st.sampled_from(["utf-8", "gb18030", "gbk", "utf-8-sig"]))
+def test_any_book_round_trips_through_any_encoding(tmp_path_factory, regions, encoding):
+    n = len(regions)
+    book = pd.DataFrame({"enterprise_id": [f"企业{i}" for i in range(n)], "sector": ["fireworks"] * n,
+                         "region": regions, "headcount": list(range(1, n + 1)), "credit_grade": ["B"] * n,
+                         "size_band": ["micro"] * n, "blacklisted": [False] * n, "standardization": ["2"] * n,
+                         "years_insured": [1] * n, "award": ["none"] * n})
+    pf = si.Portfolio(book)
+    path = tmp_path_factory.mktemp("enc") / "book.csv"
+    path.write_bytes(pf.to_csv(path).read_text(encoding="utf-8").encode(encoding))
+    back = si.Portfolio.read_csv(path, encoding=encoding)
+    pd.testing.assert_frame_equal(back.frame, pf.frame)
+    if encoding in ("gb18030", "gbk"):  # the ids are Chinese: not UTF-8, and the error says what to pass
+        with pytest.raises(ValidationError, match="gb18030"):
+            si.Portfolio.read_csv(path)
