@@ -288,6 +288,11 @@ def test_excel_round_trip(tmp_path):
     pd.testing.assert_frame_equal(pf2.frame, d.portfolio.frame)
     hz2 = si.HazardHistory.read(d.hazards.to_excel(tmp_path / "hz.xlsx"))
     pd.testing.assert_frame_equal(hz2.frame, d.hazards.frame)
+    acc = d.accidents
+    acc2 = si.AccidentHistory.read(acc.to_excel(tmp_path / "acc.xlsx", victims=tmp_path / "v.xlsx"),
+                                   pf2, victims=tmp_path / "v.xlsx")
+    pd.testing.assert_frame_equal(acc2.frame, acc.frame)
+    pd.testing.assert_frame_equal(acc2.victims.reset_index(drop=True), acc.victims.reset_index(drop=True))
 
 
 def test_victims_are_read_and_written_only_when_named(tmp_path):

@@ -29,7 +29,7 @@ from .._base.results import ResultMixin
 from .._base.schema import Column, validate_frame
 from ..errors import Problem, Problems, SafeinsWarning, ValidationError
 from . import sectors as _sectors
-from .io import read_table
+from .io import read_table, write_table
 from .sectors import GRADES
 
 __all__ = [
@@ -547,19 +547,32 @@ class AccidentHistory(_Table):
                              rule=f"disagrees with the victims table ({int(have[i])} {role} deaths)")
         return v
 
+    def _write(self, writer, path, victims) -> Path:
+        # a history with victims writes them where the caller says: nothing beside the accidents
+        # unasked, and nothing dropped silently
+        if self.victims is not None and victims is None:
+            raise ValidationError(f"AccidentHistory.{writer}", [Problem(
+                None, "victims", None, "this history has a victims table: name its file with victims=")])
+        path = getattr(super(), writer)(path)
+        if self.victims is not None:
+            write_table(self.victims, victims, index=False, force=True)
+        return path
+
     def to_csv(self, path: str | Path, victims: str | Path | None = None) -> Path:
-        """Write accidents as CSV, and the victims table (if any) to ``victims``.
+        """Write accidents as CSV, and the victims table (if any) to ``victims`` (CSV or Excel).
 
         A history with a victims table needs ``victims=`` (a path): nothing is written beside the
         accidents unasked, and nothing is dropped silently.
         """
-        if self.victims is not None and victims is None:
-            raise ValidationError("AccidentHistory.to_csv", [Problem(
-                None, "victims", None, "this history has a victims table: name its file with victims=")])
-        path = super().to_csv(path)
-        if self.victims is not None:
-            self.victims.to_csv(victims, index=False, encoding="utf-8")
-        return path
+        return self._write("to_csv", path, victims)
+
+    def to_excel(self, path: str | Path, victims: str | Path | None = None) -> Path:
+        """Write accidents as an Excel workbook, and the victims table (if any) to ``victims``."""
+        return self._write("to_excel", path, victims)
+
+    def to_parquet(self, path: str | Path, victims: str | Path | None = None) -> Path:
+        """Write accidents as parquet, and the victims table (if any) to ``victims``."""
+        return self._write("to_parquet", path, victims)
 
     @classmethod
     def read(cls, path: str | Path, portfolio: Portfolio | None = None, *,
