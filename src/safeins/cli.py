@@ -166,6 +166,7 @@ def _options(items) -> dict:
 def _check_floor(args, tariff, pf, options) -> None:
     """Refuse a per-person limit below the regime's floor unless --override."""
     import numpy as np
+    import pandas as pd
 
     from .domain import regimes
     from .errors import RegimeBreachError
@@ -175,7 +176,9 @@ def _check_floor(args, tariff, pf, options) -> None:
     if isinstance(options.get("per_person"), float):
         stated.append(options["per_person"])
     if "per_person" in pf.frame.columns:
-        stated += [float(v) for v in np.unique(pf.frame["per_person"].dropna().to_numpy(dtype=float))]
+        # text in the column is reported by the pricing itself, with its row
+        column = pd.to_numeric(pf.frame["per_person"], errors="coerce").dropna()
+        stated += [float(v) for v in np.unique(column.to_numpy(dtype=float))]
     low = sorted({v for v in stated if v < regime.min_death_disability_limit})
     if not low:
         return
