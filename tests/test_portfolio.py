@@ -328,3 +328,27 @@ def test_any_book_round_trips_through_any_encoding(tmp_path_factory, regions, en
     if encoding in ("gb18030", "gbk"):  # the ids are Chinese: not UTF-8, and the error says what to pass
         with pytest.raises(ValidationError, match="gb18030"):
             si.Portfolio.read_csv(path)
+
+
+def test_excel_sheets_as_people_fill_them(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in (["enterprise_id", "sector", "region", "headcount", "credit_grade", "size_band"],
+                ["101", "fireworks", "宁波", 10, "A", "micro"], [None] * 6,
+                [102, "fireworks", "宁波", 20, "B", "small"]):
+        ws.append(row)
+    # formatted but empty cells far right and below hold no data and are ignored
+    ws.cell(row=2, column=10).fill = openpyxl.styles.PatternFill("solid", fgColor="FFFF00")
+    ws.cell(row=12, column=2).fill = openpyxl.styles.PatternFill("solid", fgColor="FFFF00")
+    wb.save(tmp_path / "ok.xlsx")
+    with pytest.warns(si.portfolio.DefaultsWarning):
+        pf = si.Portfolio.read(tmp_path / "ok.xlsx")
+    assert pf.frame.index.tolist() == ["101", "102"]  # ids typed as numbers are still ids
+    ws.cell(row=3, column=8).value = "stray"
+    ws.cell(row=1, column=9).value = "region"
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ValidationError) as err:
+        si.Portfolio.read(tmp_path / "bad.xlsx")
+    assert err.value.problems["column"].tolist() == ["column H", "region"]

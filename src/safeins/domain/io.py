@@ -104,9 +104,20 @@ def _read_csv(path: Path, encoding, dtype, what: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), dtype=types, keep_default_na=True)
 
 
+def _excel_column(pos: int) -> str:
+    """Excel's letter for a 0-based column position (0 -> A, 26 -> AA)."""
+    name = ""
+    pos += 1
+    while pos:
+        pos, rem = divmod(pos - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
 def _read_excel(path: Path, dtype, what: str) -> pd.DataFrame:
     try:
-        frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+        # no header parsing by pandas: it would rename duplicated names (x.1) and empty ones silently
+        raw = pd.read_excel(path, sheet_name=0, header=None, engine="openpyxl")
     except ImportError:  # pragma: no cover - openpyxl is a dependency
         raise ValidationError(what, [Problem(None, "-", str(path),
                                              "reading Excel needs openpyxl: pip install openpyxl")]) from None
@@ -114,9 +125,30 @@ def _read_excel(path: Path, dtype, what: str) -> pd.DataFrame:
         raise ValidationError(what, [Problem(None, "-", type(err).__name__,
                                              f"not a readable Excel workbook ({err}); save it again "
                                              "from Excel as .xlsx, or export it as CSV")]) from None
+    if raw.empty:
+        raise ValidationError(what, [Problem(None, "-", "<empty>",
+                                             "the first sheet is empty: it needs at least a header row")])
+    header = ["" if pd.isna(v) else str(v).strip() for v in raw.iloc[0]]
+    body = raw.iloc[1:]
+    # cells that were formatted but never filled make columns with no name and no value, and rows
+    # with no value: they hold no data, so dropping them loses nothing (a named or filled one stays)
+    keep = [i for i, name in enumerate(header) if name or body.iloc[:, i].notna().any()]
     problems = Problems(what)
-    _check_header([("" if str(c).startswith("Unnamed:") else c) for c in frame.columns], what, problems)
+    seen: dict[str, int] = {}
+    for i in keep:
+        name = header[i]
+        if not name:
+            problems.add(row="header", column=f"column {_excel_column(i)}", value="",
+                         rule="values under an empty column name: name the column or delete them")
+        elif name in seen:
+            problems.add(row="header", column=name,
+                         value=f"columns {_excel_column(seen[name])} and {_excel_column(i)}",
+                         rule="duplicated column name")
+        seen.setdefault(name, i)
     problems.raise_if_any()
+    frame = body.iloc[:, keep]
+    frame.columns = [header[i] for i in keep]
+    frame = frame.loc[frame.notna().any(axis=1)].reset_index(drop=True).infer_objects()
     for col, kind in (dtype or {}).items():
         # Excel stores ids and codes typed as numbers (E1 stays text, 101 becomes 101): text columns
         # are text, whatever the cell type
