@@ -146,3 +146,35 @@ def test_every_command_has_an_example_in_its_help():
                                 "demo", "sectors", "regimes"}
     for name, p in sub.choices.items():
         assert "example:\n  safeins " + name in p.format_help(), name
+
+
+def test_datasets_are_written_out_and_price_from_the_files(tmp_path, capsys, monkeypatch):
+    from safeins.domain import datasets
+
+    assert main(["datasets", "hachemeister", "--out", str(tmp_path / "h.xlsx")]) == 0
+    assert pd.read_excel(tmp_path / "h.xlsx").shape == (60, 4)
+    # the pilot's four files, from a small stand-in (the real one has 124,096 enterprises)
+    small = si.datasets.synthetic_portfolio(n_enterprises=150, years=(2022, 2023), seed=7, regions=("宁波",))
+    monkeypatch.setattr(datasets, "load", lambda name: small)
+    folder = tmp_path / "pilot"
+    folder.mkdir()
+    assert main(["datasets", "zhejiang-pilot", "--out", str(folder)]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["accidents.csv", "hazards.csv", "portfolio.csv",
+                                                        "victims.csv"]
+    (tmp_path / "plain").write_text("", encoding="utf-8")  # the mode a plain open() gives
+    assert (folder / "victims.csv").stat().st_mode == (tmp_path / "plain").stat().st_mode
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    capsys.readouterr()
+    assert main(["datasets", "zhejiang-pilot", "--out", str(folder)]) == 2  # nothing replaced unasked
+    assert "--force" in capsys.readouterr().err
+    assert before == {p.name: p.read_bytes() for p in folder.iterdir()}
+    out = tmp_path / "q.csv"
+    assert main(["price", str(folder / "portfolio.csv"), "--tariff", "zhejiang-demo", "--floating", "fuyang",
+                 "--accidents", str(folder / "accidents.csv"), "--victims", str(folder / "victims.csv"),
+                 "--hazards", str(folder / "hazards.csv"), "--option", "per_person=400000",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    lib = si.Tariff.load("zhejiang-demo").price(small.portfolio, accidents=small.accidents,
+                                                hazards=small.hazards, floating="fuyang",
+                                                options={"per_person": 400000.0}).to_frame()
+    q = pd.read_csv(out, index_col=0)
+    assert q["final_premium"].to_numpy() == pytest.approx(lib["final_premium"].to_numpy(), rel=1e-12)

@@ -7,7 +7,8 @@
     safeins template portfolio|accidents|hazards [--out FILE]
     safeins stress SCHEME [--scenario NAME] [--years N] [--n-sims N] [--seed S]
     safeins demo [--html report.html] [--synthetic N --seed S] [--share 0.15]
-    safeins tariff NAME | sectors | regimes [KEY] | datasets
+    safeins datasets [NAME [--out FILE_OR_FOLDER]]
+    safeins tariff NAME | sectors | regimes [KEY]
 
 Books and histories are CSV (any encoding: ``--encoding gb18030``), Excel (``.xlsx``) or parquet.
 The command never shows a traceback (``--debug`` does) and never destroys data: every failure is
@@ -443,8 +444,40 @@ def _cmd_regimes(args) -> int:
 def _cmd_datasets(args) -> int:
     from .domain import datasets
 
-    for name in datasets.list():
-        print(name)
+    if args.name is None:
+        for name in datasets.list():
+            print(name)
+        return 0
+    import pandas as pd
+
+    from ._base.files import check_output
+    from .domain.io import check_table_output, write_table
+
+    if args.out is None:
+        data = datasets.load(args.name)
+        tables = ({"table": data} if isinstance(data, pd.DataFrame) else
+                  {"portfolio": data.portfolio.frame, "accidents": data.accidents.frame,
+                   "hazards": data.hazards.frame})
+        for key, frame in tables.items():
+            print(f"{args.name} {key}: {len(frame):,} rows; columns {', '.join(map(str, frame.columns))}")
+        return 0
+    if args.name == "zhejiang-pilot":
+        # several tables: --out is a folder, and every file in it is checked before anything is written
+        folder = Path(args.out)
+        if not folder.is_dir():
+            check_output(folder / "portfolio.csv")  # says which folder is missing
+        names = ("portfolio", "accidents", "victims", "hazards")
+        paths = {n: check_output(folder / f"{n}.csv", force=args.force) for n in names}
+        data = datasets.load(args.name)
+        data.portfolio.to_csv(paths["portfolio"])
+        data.accidents.to_csv(paths["accidents"], victims=paths["victims"])
+        data.hazards.to_csv(paths["hazards"])
+        print(f"{args.name}: {', '.join(str(p) for p in paths.values())} written")
+        return 0
+    check_table_output(args.out, force=args.force)
+    frame = datasets.load(args.name)
+    write_table(frame, args.out, index=False, force=args.force)
+    print(f"{args.name}: {len(frame):,} rows written to {args.out}")
     return 0
 
 
@@ -527,7 +560,13 @@ def build_parser() -> argparse.ArgumentParser:
                "safeins regimes national-2025")
     reg.add_argument("key", nargs="?")
     reg.set_defaults(func=_cmd_regimes)
-    _sub(sub, "datasets", "list the shipped data sets", "safeins datasets").set_defaults(func=_cmd_datasets)
+    ds = _sub(sub, "datasets", "list the shipped data sets, describe one, or write it out",
+              "safeins datasets zhejiang-pilot --out pilot/   # then: safeins price pilot/portfolio.csv ...")
+    ds.add_argument("name", nargs="?", help="a data set to describe or write (default: list them)")
+    ds.add_argument("--out", help="write it: a .csv/.xlsx file, or for zhejiang-pilot an existing folder "
+                                  "(portfolio, accidents, victims and hazards CSV files)")
+    ds.add_argument("--force", action="store_true", help="replace files that exist")
+    ds.set_defaults(func=_cmd_datasets)
     return parser
 
 
