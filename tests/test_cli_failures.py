@@ -42,7 +42,8 @@ def _run(folder: Path, *args: str, stdout=subprocess.PIPE) -> subprocess.Complet
 
 
 def _fails_cleanly(folder: Path, *args: str, expect: tuple[str, ...] = ()) -> str:
-    """Run a failing command; check the exit code, the one-line message and that no file changed."""
+    """Run a failing command; check the exit code, the one-line message, that no file changed and
+    that it failed before starting its work (nothing on stdout)."""
     before = _snapshot(folder)
     res = _run(folder, *args)
     err = res.stderr.strip()
@@ -53,6 +54,7 @@ def _fails_cleanly(folder: Path, *args: str, expect: tuple[str, ...] = ()) -> st
     for word in expect:
         assert word in err, (args, word, err)
     assert _snapshot(folder) == before, (args, "a file was created, changed or removed")
+    assert res.stdout == "", (args, "the command started its work before failing", res.stdout)
     return err
 
 
@@ -96,7 +98,7 @@ def test_outputs_never_destroy_data(folder):
                    expect=("is also an input",))
     # a run that fails after the output was checked leaves no half file and no temporary file
     _fails_cleanly(folder, "price", "negative.csv", *PRICE, "--out", "new.csv", expect=("headcount",))
-    # the HTML report's folder is checked before the demo runs
+    # the HTML report's folder is checked before the demo runs (nothing on stdout: it never started)
     err = _fails_cleanly(folder, "demo", "--synthetic", "50", "--html", "nowhere/r.html")
     assert "nowhere" in err
     _fails_cleanly(folder, "template", "portfolio", "--out", "old_quotes.csv", expect=("--force",))
