@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import safeins as si
 from safeins.domain.datasets import example_accident_frame, example_portfolio_frame
-from safeins.domain.portfolio import PORTFOLIO_COLUMNS, accident_grade
+from safeins.domain.portfolio import ACCIDENT_COLUMNS, PORTFOLIO_COLUMNS, accident_grade
 from safeins.errors import ValidationError
 
 
@@ -67,6 +67,7 @@ def test_duplicated_ids_missing_columns_nan_and_wrong_types():
     f = f.drop(columns=["region"])
     f["payroll"] = f["payroll"].astype(object)
     f.loc[1, "payroll"] = "lots"
+    f.loc[0, "sector"] = "trade"  # rated per revenue: its revenue is required
     f.loc[0, "revenue"] = np.nan
     with pytest.raises(ValidationError) as err:
         si.Portfolio(f)
@@ -75,7 +76,7 @@ def test_duplicated_ids_missing_columns_nan_and_wrong_types():
     assert "duplicated id" in rules
     assert "required column" in rules
     assert (p["column"] == "payroll").any() and "wrong type" in rules
-    assert ((p["column"] == "revenue") & p["rule"].str.contains("missing")).any()
+    assert ((p["column"] == "revenue") & p["rule"].str.contains("rated per revenue")).any()
 
 
 def test_accidents_of_unknown_enterprises_and_impossible_years():
@@ -125,7 +126,8 @@ def test_round_trip_loses_nothing(tmp_path, fmt):
     hz2 = getattr(si.HazardHistory, f"read_{fmt}")(getattr(hz, f"to_{fmt}")(tmp_path / f"hz.{fmt}"))
     pd.testing.assert_frame_equal(hz.frame, hz2.frame)
     if fmt == "csv":
-        acc2 = si.AccidentHistory.read_csv(acc.to_csv(tmp_path / "acc.csv"), portfolio=pf2)
+        acc_csv = acc.to_csv(tmp_path / "acc.csv", victims=tmp_path / "victims.csv")
+        acc2 = si.AccidentHistory.read_csv(acc_csv, portfolio=pf2, victims=tmp_path / "victims.csv")
         pd.testing.assert_frame_equal(acc.frame, acc2.frame)
         pd.testing.assert_frame_equal(acc.victims.reset_index(drop=True), acc2.victims.reset_index(drop=True))
 
@@ -140,7 +142,7 @@ _cols = [c.name for c in PORTFOLIO_COLUMNS if c.name in _valid.columns]
 _bad_values = {"headcount": [-1, 0, 2.5, np.nan, "x"], "credit_grade": ["E", None, 3, "a"],
                "sector": ["mine", None, 7], "standardization": ["4", "0", None],
                "blacklisted": ["yes", 2, None],
-               "payroll": [-1.0, np.nan, "many", np.inf], "years_insured": [-1, 1.5, np.nan],
+               "payroll": [-1.0, "many", np.inf], "years_insured": [-1, 1.5, np.nan],
                "size_band": ["huge", None], "region": [None, "", 5]}
 
 
@@ -247,3 +249,185 @@ def test_reportable_is_monotone_in_the_threshold(deaths, serious, loss, low, ext
     at_high = si.AccidentHistory(frame, reportable_loss_threshold=low + extra).frame["reportable"].item()
     assert at_low == (deaths > 0 or serious > 0 or loss >= low)
     assert at_high <= at_low  # a higher threshold never makes an accident reportable
+# --- reading files: encodings, Excel, empty and broken files, minimal books -----------------------
+
+def _book(**extra):
+    return pd.DataFrame({"enterprise_id": ["F1", "F2", "F3", "F4"],
+                         "sector": ["fireworks", "manufacturing", "fishing", "hazardous_chemicals"],
+                         "region": ["宁波", "杭州", "舟山", "宁波"], "headcount": [15, 20, 999, 1000],
+                         "credit_grade": ["A", "B", "C", "D"], "payroll": [np.nan, 3e6, np.nan, np.nan],
+                         "vessels": [np.nan, np.nan, 12.0, np.nan], **extra})
+
+
+def test_minimal_book_defaults_are_stated_once():
+    with pytest.warns(si.portfolio.DefaultsWarning) as caught:
+        pf = si.Portfolio(_book())
+    assert len(caught) == 1
+    msg = str(caught[0].message)
+    for col in ("size_band", "blacklisted", "standardization", "years_insured", "award"):
+        assert col in msg and col in pf.defaults_applied
+    f = pf.frame
+    assert f["size_band"].tolist() == ["micro", "small", "medium", "large"]  # 20, 300, 1000 start a band
+    assert not f["blacklisted"].any() and set(f["standardization"]) == {"none"}
+    assert f["years_insured"].tolist() == [0] * 4
+    # a full book is quiet, and a rebuilt portfolio does not warn again
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        si.Portfolio(pf)
+        assert si.Portfolio(pf.to_frame()).defaults_applied == {}
+
+
+def test_minimal_book_still_needs_each_sectors_base():
+    book = _book(payroll=[np.nan] * 4)
+    with pytest.raises(ValidationError) as err:  # (no warning about defaults when it raises)
+        si.Portfolio(book)
+    p = err.value.problems
+    assert p[["row", "column"]].values.tolist() == [["F2", "payroll"]]
+    assert "rated per payroll" in p["rule"].iloc[0]
+
+
+def test_gbk_files_are_detected_and_read_with_encoding(tmp_path):
+    pf = si.Portfolio(example_portfolio_frame())
+    text = pf.to_csv(tmp_path / "utf8.csv").read_text(encoding="utf-8")
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gb18030"))
+    with pytest.raises(ValidationError, match="gb18030"):
+        si.Portfolio.read_csv(tmp_path / "gbk.csv")
+    pd.testing.assert_frame_equal(si.Portfolio.read_csv(tmp_path / "gbk.csv", encoding="gb18030").frame,
+                                  pf.frame)
+    with pytest.raises(ValidationError, match="unknown encoding"):
+        si.Portfolio.read_csv(tmp_path / "gbk.csv", encoding="nope")
+    # a BOM (Excel's "CSV UTF-8") is fine
+    (tmp_path / "bom.csv").write_bytes(text.encode("utf-8-sig"))
+    pd.testing.assert_frame_equal(si.Portfolio.read_csv(tmp_path / "bom.csv").frame, pf.frame)
+    # TOML too
+    toml = si.Tariff.load("zhejiang-demo").to_toml_text().replace('description = ""', 'description = "浙江"')
+    (tmp_path / "t.toml").write_bytes(toml.encode("gbk"))
+    with pytest.raises(ValidationError, match="gb18030"):
+        si.Tariff.from_toml(tmp_path / "t.toml")
+    assert si.Tariff.from_toml(tmp_path / "t.toml", encoding="gbk").name == "zhejiang-demo"
+
+
+def test_empty_histories_are_valid_and_flow_through(tmp_path):
+    d = si.datasets.synthetic_portfolio(n_enterprises=60, years=(2022, 2023), seed=3, regions=("宁波",))
+    header_only = tmp_path / "acc.csv"
+    header_only.write_text(",".join(["accident_id", *[c.name for c in ACCIDENT_COLUMNS]]) + "\n",
+                           encoding="utf-8")
+    acc = si.AccidentHistory.read_csv(header_only, portfolio=d.portfolio)
+    assert len(acc) == 0 and acc.years == ()
+    # an empty history covers no year: pricing will not read 2023 as accident-free ...
+    with pytest.raises(ValidationError, match="not a clean record"):
+        si.Tariff.load("zhejiang-demo").price(d.portfolio, accidents=acc, floating="fuyang", year=2024,
+                                              options={"per_person": 400000.0})
+    # ... until the history says it covers 2022-2023 (a year without accidents is normal)
+    acc = si.AccidentHistory(acc, years=[2022, 2023])
+    assert acc.years == (2022, 2023)
+    et = si.exposure_table(d.portfolio, acc, years=[2022, 2023])
+    assert len(et) == 120 and et["accidents"].sum() == 0 and et["prior_accidents"].sum() == 0
+    q = si.Tariff.load("zhejiang-demo").price(d.portfolio, accidents=acc, floating="fuyang", year=2024,
+                                              options={"per_person": 400000.0})
+    assert len(q) == 60 and q.total() > 0
+    # an empty book is a book: it prices to nothing
+    empty = si.Portfolio(d.portfolio.to_frame().iloc[:0])
+    q0 = si.Tariff.load("zhejiang-demo").price(empty, options={"per_person": 400000.0})
+    assert len(q0) == 0 and q0.total() == 0.0
+    hz = si.HazardHistory(d.hazards.to_frame().iloc[:0], portfolio=empty)
+    assert si.exposure_table(empty, None, hz, years=[2023]).shape[0] == 0
+
+
+@pytest.mark.parametrize(("content", "rule"), [
+    ("", "empty"), ("   \n\n", "empty"), ("enterprise_id,sector,sector\nE1,mining,mining\n", "duplicated"),
+    ("enterprise_id,sector\nE1\n", "1 fields"), ("enterprise_id,,x\nE1,1,2\n", "empty column name")])
+def test_broken_csv_files_are_refused(tmp_path, content, rule):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValidationError, match=rule) as err:
+        si.Portfolio.read_csv(path)
+    assert "bad.csv" in str(err.value)
+
+
+def test_files_missing_folders_and_unknown_types(tmp_path):
+    with pytest.raises(ValidationError, match="no such file"):
+        si.Portfolio.read(tmp_path / "none.csv")
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(ValidationError, match="folder"):
+        si.Portfolio.read(tmp_path / "dir.csv")
+    (tmp_path / "x.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValidationError, match="unsupported file type"):
+        si.Portfolio.read(tmp_path / "x.json")
+    (tmp_path / "fake.xlsx").write_text("not a workbook", encoding="utf-8")
+    with pytest.raises(ValidationError, match="not a readable Excel workbook"):
+        si.Portfolio.read(tmp_path / "fake.xlsx")
+
+
+def test_excel_round_trip(tmp_path):
+    d = si.datasets.synthetic_portfolio(n_enterprises=80, years=(2023,), seed=2)
+    pf2 = si.Portfolio.read_excel(d.portfolio.to_excel(tmp_path / "pf.xlsx"))
+    pd.testing.assert_frame_equal(pf2.frame, d.portfolio.frame)
+    hz2 = si.HazardHistory.read(d.hazards.to_excel(tmp_path / "hz.xlsx"))
+    pd.testing.assert_frame_equal(hz2.frame, d.hazards.frame)
+    acc = d.accidents
+    acc2 = si.AccidentHistory.read(acc.to_excel(tmp_path / "acc.xlsx", victims=tmp_path / "v.xlsx"),
+                                   pf2, victims=tmp_path / "v.xlsx")
+    pd.testing.assert_frame_equal(acc2.frame, acc.frame)
+    pd.testing.assert_frame_equal(acc2.victims.reset_index(drop=True), acc.victims.reset_index(drop=True))
+
+
+def test_victims_are_read_and_written_only_when_named(tmp_path):
+    d = si.datasets.synthetic_portfolio(n_enterprises=200, years=(2023,), seed=6)
+    with pytest.raises(ValidationError, match="victims="):
+        d.accidents.to_csv(tmp_path / "acc.csv")
+    assert not (tmp_path / "acc.csv").exists()
+    d.accidents.to_csv(tmp_path / "acc.csv", victims=tmp_path / "acc.victims.csv")
+    # the file that an older version picked up by its name is not read unless named
+    assert si.AccidentHistory.read_csv(tmp_path / "acc.csv", d.portfolio).victims is None
+    named = si.AccidentHistory.read_csv(tmp_path / "acc.csv", d.portfolio,
+                                        victims=tmp_path / "acc.victims.csv")
+    assert len(named.victims) == len(d.accidents.victims)
+
+
+_names = st.text(alphabet=st.sampled_from(list("宁波杭州舟山温台金华abcXYZ 0-9")), min_size=1, max_size=6)
+
+
+@given(regions=st.lists(_names.filter(lambda t: t.strip() and t.strip() == t and not t.isdigit()),
+                        min_size=1, max_size=5),
+       encoding=st.sampled_from(["utf-8", "gb18030", "gbk", "utf-8-sig"]))
+def test_any_book_round_trips_through_any_encoding(tmp_path_factory, regions, encoding):
+    n = len(regions)
+    book = pd.DataFrame({"enterprise_id": [f"企业{i}" for i in range(n)], "sector": ["fireworks"] * n,
+                         "region": regions, "headcount": list(range(1, n + 1)), "credit_grade": ["B"] * n,
+                         "size_band": ["micro"] * n, "blacklisted": [False] * n, "standardization": ["2"] * n,
+                         "years_insured": [1] * n, "award": ["none"] * n})
+    pf = si.Portfolio(book)
+    path = tmp_path_factory.mktemp("enc") / "book.csv"
+    path.write_bytes(pf.to_csv(path).read_text(encoding="utf-8").encode(encoding))
+    back = si.Portfolio.read_csv(path, encoding=encoding)
+    pd.testing.assert_frame_equal(back.frame, pf.frame)
+    if encoding in ("gb18030", "gbk"):  # the ids are Chinese: not UTF-8, and the error says what to pass
+        with pytest.raises(ValidationError, match="gb18030"):
+            si.Portfolio.read_csv(path)
+
+
+def test_excel_sheets_as_people_fill_them(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in (["enterprise_id", "sector", "region", "headcount", "credit_grade", "size_band"],
+                ["101", "fireworks", "宁波", 10, "A", "micro"], [None] * 6,
+                [102, "fireworks", "宁波", 20, "B", "small"]):
+        ws.append(row)
+    # formatted but empty cells far right and below hold no data and are ignored
+    ws.cell(row=2, column=10).fill = openpyxl.styles.PatternFill("solid", fgColor="FFFF00")
+    ws.cell(row=12, column=2).fill = openpyxl.styles.PatternFill("solid", fgColor="FFFF00")
+    wb.save(tmp_path / "ok.xlsx")
+    with pytest.warns(si.portfolio.DefaultsWarning):
+        pf = si.Portfolio.read(tmp_path / "ok.xlsx")
+    assert pf.frame.index.tolist() == ["101", "102"]  # ids typed as numbers are still ids
+    ws.cell(row=3, column=8).value = "stray"
+    ws.cell(row=1, column=9).value = "region"
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ValidationError) as err:
+        si.Portfolio.read(tmp_path / "bad.xlsx")
+    assert err.value.problems["column"].tolist() == ["column H", "region"]

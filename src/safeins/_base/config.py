@@ -69,10 +69,18 @@ class Config(pydantic.BaseModel):
         return cls.from_dict(data, source=source)
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Self:
-        """Read and validate a TOML file."""
+    def from_toml(cls, path: str | Path, *, encoding: str | None = None) -> Self:
+        """Read and validate a TOML file.
+
+        TOML is UTF-8 by definition, and that is the default; ``encoding`` reads a file saved in
+        another encoding (``"gb18030"`` for one from a Chinese Windows editor). A file that is
+        not UTF-8 raises a ValidationError naming the encoding to pass.
+        """
+        from .files import read_text
+
         path = Path(path)
-        return cls.from_toml_text(path.read_text(encoding="utf-8"), source=str(path))
+        return cls.from_toml_text(read_text(path, encoding, what=f"TOML file {str(path)!r}"),
+                                  source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (JSON/TOML types only) that ``from_dict`` reads back to an equal object."""

@@ -45,6 +45,11 @@ class Column:
     default: Any = _MISSING
     doc: str = ""
 
+    @property
+    def has_default(self) -> bool:
+        """Whether an absent column is filled with a stated ``default`` (not just left missing)."""
+        return self.default is not _MISSING
+
     def describe(self) -> str:
         parts = [self.kind]
         if self.allowed is not None:
@@ -86,7 +91,7 @@ def _numeric(col: Column, s: pd.Series, problems: Problems, labels) -> pd.Series
         num = s.astype("float64")
     else:
         is_num = np.array([isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-                           for v in raw])
+                           for v in raw], dtype=bool)  # dtype: an empty table gives a bool array too
         bad = ~is_num & ~null
         _report(problems, labels, bad, raw, col.name, f"wrong type: must be a number ({col.describe()})")
         num = pd.Series(np.where(is_num, raw, np.nan).astype("float64"), index=s.index)
@@ -113,7 +118,7 @@ def _numeric(col: Column, s: pd.Series, problems: Problems, labels) -> pd.Series
 def _boolean(col: Column, s: pd.Series, problems: Problems, labels) -> pd.Series:
     raw = s.to_numpy(dtype=object)
     ok = np.array([isinstance(v, bool | np.bool_) or (isinstance(v, int | np.integer) and v in (0, 1))
-                   for v in raw])
+                   for v in raw], dtype=bool)
     _report(problems, labels, ~ok, raw, col.name, "must be True/False (or 1/0)")
     return pd.Series([bool(v) if k else False for v, k in zip(raw, ok, strict=True)],
                      index=s.index, name=s.name, dtype=bool)
@@ -146,7 +151,7 @@ def _text(col: Column, s: pd.Series, problems: Problems, labels) -> pd.Series:
     out = s.astype(object).where(~null, None)
     if not _all_text(s):
         raw = s.to_numpy(dtype=object)
-        is_str = np.array([isinstance(v, str) for v in raw])
+        is_str = np.array([isinstance(v, str) for v in raw], dtype=bool)
         _report(problems, labels, ~is_str & ~null, raw, col.name, "wrong type: must be text")
     if not col.nullable:
         raw = out.to_numpy(dtype=object)

@@ -254,8 +254,9 @@ def generate(config: SyntheticConfig, seed, id_prefix: str = "E") -> SyntheticDa
     })
 
     acc_frame, victims = _accidents(rng, counts, ids, years, sector_idx, prof, config)
-    accidents = AccidentHistory(acc_frame, portfolio=portfolio, victims=victims)
-    hazards = HazardHistory(hz_frame, portfolio=portfolio)
+    accidents = AccidentHistory(acc_frame, portfolio=portfolio, victims=victims,
+                                years=[int(y) for y in years])
+    hazards = HazardHistory(hz_frame, portfolio=portfolio, years=[int(y) for y in years])
     # the true expected accidents of the policy year (the year after the data) per enterprise: the
     # hazards of that year are not drawn yet, so E[exp(c·H)] with H = 100·Poisson(μ)/headcount,
     # which is exp(μ·(exp(100c/headcount) - 1)) exactly

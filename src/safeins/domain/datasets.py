@@ -198,6 +198,7 @@ def example_portfolio_frame() -> pd.DataFrame:
         "blacklisted": [False, False, False],
         "standardization": ["2", "1", "none"],
         "years_insured": [3, 5, 1],
+        "award": ["none", "none", "none"],
     }, index=pd.Index(["E1", "E2", "E3"], name="enterprise_id"))
 
 

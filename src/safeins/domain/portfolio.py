@@ -29,8 +29,9 @@ import pandas as pd
 
 from .._base.results import ResultMixin
 from .._base.schema import Column, validate_frame
-from ..errors import Problems
+from ..errors import Problem, Problems, SafeinsWarning, ValidationError
 from . import sectors as _sectors
+from .io import read_table, write_table
 from .sectors import GRADES
 
 __all__ = [
@@ -39,8 +40,10 @@ __all__ = [
     "HAZARD_COLUMNS",
     "PORTFOLIO_COLUMNS",
     "REPORTABLE_LOSS_THRESHOLD",
+    "SIZE_BAND_HEADCOUNT",
     "VICTIM_COLUMNS",
     "AccidentHistory",
+    "DefaultsWarning",
     "HazardHistory",
     "Portfolio",
     "accident_grade",
@@ -54,27 +57,53 @@ CREDIT_GRADES = ("A", "B", "C", "D")
 STANDARDIZATION = ("1", "2", "3", "none")
 AWARDS = ("none", "city", "province")
 
+#: Size band from headcount alone, when a book has no ``size_band`` column: the employee thresholds
+#: of the industrial sector in 统计上大中小微型企业划分办法（2017） (National Bureau of Statistics,
+#: 国统字〔2017〕213号): large from 1,000 employees, medium from 300, small from 20, micro below.
+#: The official rule also uses revenue, and other sectors' thresholds differ; give ``size_band``
+#: explicitly where that matters.
+SIZE_BAND_HEADCOUNT: tuple[tuple[int, str], ...] = ((1000, "large"), (300, "medium"), (20, "small"),
+                                                    (0, "micro"))
+
 PORTFOLIO_COLUMNS: tuple[Column, ...] = (
     Column("sector", "category", allowed=_sectors.codes(), doc="sector code (safeins.domain.sectors)"),
     Column("region", "str", doc="region (city) name"),
-    Column("size_band", "category", allowed=SIZE_BANDS, doc="enterprise size class"),
     Column("headcount", "int", min=1, doc="employees covered (full workforce)"),
-    Column("payroll", "float", min=0, doc="annual payroll, yuan"),
-    Column("revenue", "float", min=0, doc="annual revenue, yuan"),
+    Column("credit_grade", "category", allowed=CREDIT_GRADES, doc="work-safety credit grade"),
+    Column("size_band", "category", required=False, allowed=SIZE_BANDS,
+           doc="enterprise size class; derived from headcount when the column is absent "
+               "(SIZE_BAND_HEADCOUNT)"),
+    Column("payroll", "float", required=False, nullable=True, min=0,
+           doc="annual payroll, yuan; required where the sector's base is payroll"),
+    Column("revenue", "float", required=False, nullable=True, min=0,
+           doc="annual revenue, yuan; required where the sector's base is revenue"),
     Column("contract_value", "float", required=False, nullable=True, min=0,
            doc="contract (project) value, yuan; required where the sector's base is contract value"),
     Column("vehicles", "float", required=False, nullable=True, min=0,
            doc="vehicles operated; required where the sector's base is vehicles"),
     Column("vessels", "float", required=False, nullable=True, min=0,
            doc="vessels operated; required where the sector's base is vessels"),
-    Column("credit_grade", "category", allowed=CREDIT_GRADES, doc="work-safety credit grade"),
-    Column("blacklisted", "bool", doc="on the 失信联合惩戒 blacklist"),
-    Column("standardization", "category", allowed=STANDARDIZATION,
-           doc="安全生产标准化 level (1 best) or none"),
-    Column("years_insured", "int", min=0, doc="consecutive years insured"),
+    Column("blacklisted", "bool", required=False, default=False,
+           doc="on the 失信联合惩戒 blacklist; default False when the column is absent"),
+    Column("standardization", "category", required=False, allowed=STANDARDIZATION, default="none",
+           doc="安全生产标准化 level (1 best) or none; default none when the column is absent"),
+    Column("years_insured", "int", required=False, min=0, default=0,
+           doc="consecutive years insured; default 0 when the column is absent"),
     Column("award", "category", required=False, allowed=AWARDS, default="none",
            doc="safety award: none, city (市级先进) or province (省级先进)"),
 )
+
+#: The exposure-base columns a sector may need (headcount is always required).
+BASE_COLUMNS = ("payroll", "revenue", "contract_value", "vehicles", "vessels")
+
+
+class DefaultsWarning(SafeinsWarning):
+    """A table was built with optional columns absent: the one warning lists every default used.
+
+    >>> issubclass(DefaultsWarning, UserWarning)
+    True
+    """
+
 
 ACCIDENT_COLUMNS: tuple[Column, ...] = (
     Column("enterprise_id", "str"),
@@ -202,17 +231,39 @@ class _Table(ResultMixin):
 
     @classmethod
     def _from_read(cls, frame: pd.DataFrame, **kwargs):
-        # CSV readers give pandas' string dtype; safeins stores text as Python str objects
+        # readers give pandas' string dtype; safeins stores text as Python str objects
         for col, kind in cls._text_columns().items():
             if col in frame.columns and kind == "string":
                 frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
         return cls(frame, **kwargs)
 
     @classmethod
-    def read_csv(cls, path: str | Path, **kwargs):
-        """Read a table written by ``to_csv`` (or any CSV with the schema's columns)."""
-        frame = pd.read_csv(path, dtype=cls._text_columns(), keep_default_na=True, encoding="utf-8")
+    def read(cls, path: str | Path, *, encoding: str | None = None, **kwargs):
+        """Read the table from a CSV, Excel (``.xlsx``, first sheet) or parquet file, by suffix.
+
+        ``encoding`` is the CSV's text encoding (default UTF-8; a GBK/GB18030 file from Excel is
+        detected and the error names the encoding to pass). Bad files (missing, empty, ragged,
+        wrongly encoded) raise one :class:`~safeins.errors.ValidationError` naming the file.
+        """
+        frame = read_table(path, encoding=encoding, dtype=cls._text_columns(),
+                           what=f"{cls._what} file {Path(path).name!r}")
         return cls._from_read(frame, **kwargs)
+
+    @classmethod
+    def read_csv(cls, path: str | Path, *, encoding: str | None = None, **kwargs):
+        """Read a table written by ``to_csv`` (or any CSV with the schema's columns); see :meth:`read`."""
+        return cls.read(path, encoding=encoding, **kwargs)
+
+    @classmethod
+    def read_excel(cls, path: str | Path, **kwargs):
+        """Read the table from the first sheet of an Excel workbook (``.xlsx``); see :meth:`read`."""
+        return cls.read(path, **kwargs)
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the table as an Excel workbook (one sheet); ``read_excel`` reads it back."""
+        path = Path(path)
+        self._to_storable().to_excel(path, index=False, engine="openpyxl")
+        return path
 
     @classmethod
     def read_parquet(cls, path: str | Path, **kwargs):
@@ -239,7 +290,7 @@ def _take_index(frame: pd.DataFrame, name: str, problems: Problems) -> pd.DataFr
     ids = frame.index.to_numpy(dtype=object)
     idx = pd.Series(ids, dtype=object)
     text = pd.api.types.infer_dtype(idx, skipna=False) == "string"
-    bad = (~np.array([isinstance(v, str) for v in ids]) if not text
+    bad = (~np.array([isinstance(v, str) for v in ids], dtype=bool) if not text
            else np.zeros(len(ids), bool)) | (idx.astype(str).str.strip() == "").to_numpy()
     for pos in np.flatnonzero(bad):
         problems.add(row=f"#{pos}", column=name, value=ids[pos], rule="id must be non-empty text")
@@ -251,18 +302,47 @@ def _take_index(frame: pd.DataFrame, name: str, problems: Problems) -> pd.DataFr
     return frame
 
 
+def _absent_defaults(frame: pd.DataFrame, columns: tuple[Column, ...]) -> dict[str, str]:
+    """The optional columns absent from ``frame`` that take a stated default, and that default."""
+    return {c.name: f"default {c.default!r}" for c in columns
+            if not c.required and c.has_default and c.name not in frame.columns}
+
+
+def _size_band_of(headcount: pd.Series) -> pd.Series:
+    """Size band by the headcount thresholds; values that are not counts are left for validation."""
+    n = pd.to_numeric(headcount, errors="coerce").to_numpy(dtype=float)
+    out = np.full(len(n), SIZE_BANDS[-1], dtype=object)
+    # a headcount that is not a number is reported by the headcount check and the constructor
+    # raises, so the stand-in band of such a row never leaves it
+    for low, band in reversed(SIZE_BAND_HEADCOUNT):
+        out[n >= low] = band
+    return pd.Series(out, index=headcount.index, dtype=object)
+
+
 class Portfolio(_Table):
     """The insured enterprises: one row per enterprise, indexed by ``enterprise_id``.
 
-    Required columns (see :data:`PORTFOLIO_COLUMNS`): sector, region, size_band, headcount, payroll,
-    revenue, credit_grade (A–D), blacklisted, standardization (1/2/3/none), years_insured; plus
-    contract_value, vehicles or vessels where the sector's exposure base needs it, and optional
-    award. Other columns are kept as they are.
+    A book needs only what its sectors' rating needs: ``enterprise_id``, ``sector``, ``region``,
+    ``headcount`` and ``credit_grade`` (A–D), plus the sector's exposure base where it is not
+    headcount (``payroll``, ``revenue``, ``contract_value``, ``vehicles`` or ``vessels``; see
+    :data:`PORTFOLIO_COLUMNS`). ``size_band`` is derived from headcount when absent
+    (:data:`SIZE_BAND_HEADCOUNT`); ``blacklisted`` (False), ``standardization`` ("none"),
+    ``years_insured`` (0) and ``award`` ("none") take their defaults. When any column is filled
+    this way one :class:`DefaultsWarning` lists them all, and ``defaults_applied`` keeps the list.
+    Other columns are kept as they are.
 
     >>> import safeins as si
     >>> pf = si.Portfolio(si.datasets.example_portfolio_frame())
     >>> pf.exposure().round(0).to_dict()
     {'E1': 120.0, 'E2': 50000000.0, 'E3': 35.0}
+    >>> import pandas as pd, warnings
+    >>> book = pd.DataFrame({"enterprise_id": ["F1"], "sector": ["fireworks"], "region": ["宁波"],
+    ...                      "headcount": [350], "credit_grade": ["B"]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     small = si.Portfolio(book)
+    >>> len(caught), small.frame.loc["F1", "size_band"], sorted(small.defaults_applied)[:2]
+    (1, 'medium', ['award', 'blacklisted'])
     """
 
     _what = "Portfolio"
@@ -273,11 +353,23 @@ class Portfolio(_Table):
             data = data.to_frame()
         problems = Problems("Portfolio")
         frame = _take_index(data, "enterprise_id", problems)
+        applied = _absent_defaults(frame, PORTFOLIO_COLUMNS)
+        if "size_band" not in frame.columns and "headcount" in frame.columns:
+            frame = frame.assign(size_band=_size_band_of(frame["headcount"]))
+            applied["size_band"] = "derived from headcount (" + ", ".join(
+                f"{band} from {low:,}" for low, band in SIZE_BAND_HEADCOUNT) + ")"
         frame = validate_frame(frame, PORTFOLIO_COLUMNS, "Portfolio", problems)
         if "sector" in frame.columns:
             self._check_exposure_bases(frame, problems)
         problems.raise_if_any()
         self._frame = frame
+        self.defaults_applied: dict[str, str] = applied
+        if applied:
+            import warnings
+
+            warnings.warn("Portfolio: columns absent, defaults used: "
+                          + "; ".join(f"{k}: {v}" for k, v in applied.items()),
+                          DefaultsWarning, stacklevel=2)
 
     @classmethod
     def _schema_columns(cls):
@@ -287,7 +379,7 @@ class Portfolio(_Table):
     def _check_exposure_bases(frame: pd.DataFrame, problems: Problems) -> None:
         sector = frame["sector"].astype(object).to_numpy()
         bases = frame["sector"].map(_BASE_OF).astype(object).to_numpy()
-        for base in ("contract_value", "vehicles", "vessels"):
+        for base in BASE_COLUMNS:
             uses = bases == base
             values = frame[base].to_numpy(dtype=float)
             missing = uses & np.isnan(values)
@@ -312,6 +404,44 @@ class Portfolio(_Table):
     def exposure_base(self) -> pd.Series:
         """The exposure base each enterprise is rated on (a sector property)."""
         return self._frame["sector"].astype(object).map(_BASE_OF).rename("exposure_base")
+
+    def count_table(self, counts: str = "accidents", years: str | float = 1.0) -> pd.DataFrame:
+        """A table to fit frequency models on from per-enterprise accident counts (no accident table).
+
+        For a book that records how many accidents each enterprise had (column ``counts``) over
+        ``years`` years (a number, or the name of a column of years observed per enterprise):
+        one row per enterprise with enterprise_id, the rating factors, ``exposure`` (the sector's
+        base times the years observed) and ``accidents``. A Poisson GLM fitted on it gives the
+        same estimates as one fitted on the enterprise-year :func:`exposure_table`, since the
+        factors are constant over the years.
+
+        >>> import safeins as si
+        >>> book = si.datasets.example_portfolio_frame().assign(accidents=[1, 0, 2])
+        >>> si.Portfolio(book).count_table(years=2)[["exposure", "accidents"]].to_numpy().tolist()
+        [[240.0, 1.0], [100000000.0, 0.0], [70.0, 2.0]]
+        """
+        f = self._frame
+        problems = Problems("Portfolio.count_table")
+        cols = [Column(counts, "int", min=0, doc="accidents over the years observed")]
+        if isinstance(years, str):
+            cols.append(Column(years, "float", min=0, doc="years observed"))
+        elif not (isinstance(years, int | float) and not isinstance(years, bool) and np.isfinite(years)
+                  and years > 0):
+            problems.add(column="years", value=years, rule="a number > 0 or the name of a column")
+        checked = validate_frame(f[[c.name for c in cols if c.name in f.columns]], cols,
+                                 "Portfolio.count_table", problems)
+        if isinstance(years, str) and years in checked.columns:
+            zero = checked[years].to_numpy() == 0
+            for i in np.flatnonzero(zero):
+                problems.add(row=f.index[i], column=years, value=0.0, rule="must be > 0")
+        problems.raise_if_any()
+        span = checked[years].to_numpy(dtype=float) if isinstance(years, str) else float(years)
+        factors = ["sector", "region", "size_band", "credit_grade", "blacklisted", "standardization",
+                   "award", "headcount", "years_insured"]
+        out = f[factors].reset_index()
+        out["exposure"] = self.exposure().to_numpy() * span
+        out["accidents"] = checked[counts].to_numpy()
+        return out
 
     def regime_facts(self) -> dict:
         """Facts a regime can check: each enterprise's insured persons against its own headcount.
@@ -362,6 +492,23 @@ def _check_known(frame: pd.DataFrame, portfolio: Portfolio | None, problems: Pro
                      rule="unknown enterprise: not in the portfolio")
 
 
+
+def _covered_years(frame: pd.DataFrame, years, what: str, problems: Problems) -> tuple[int, ...]:
+    """The years a history covers: those it states (``years=``) and those its rows fall in.
+
+    A history with no row for a year is a clean record only when it says it covers that year
+    (pricing refuses to read an uncovered prior year as accident-free).
+    """
+    stated: list[int] = []
+    for y in [] if years is None else list(years):
+        if isinstance(y, bool) or not isinstance(y, int | np.integer) or not 1949 <= int(y) <= 2100:
+            problems.add(column="years", value=y, rule=f"{what}: whole years in 1949-2100")
+        else:
+            stated.append(int(y))
+    seen = pd.unique(frame["year"]).tolist() if "year" in frame.columns and len(frame) else []
+    return tuple(sorted({*stated, *(int(y) for y in seen)}))
+
+
 class AccidentHistory(_Table):
     """Accidents: one row per accident, indexed by ``accident_id``, graded on construction.
 
@@ -386,9 +533,10 @@ class AccidentHistory(_Table):
 
     def __init__(self, data: pd.DataFrame, portfolio: Portfolio | None = None,
                  victims: pd.DataFrame | None = None,
-                 reportable_loss_threshold: float = REPORTABLE_LOSS_THRESHOLD):
+                 reportable_loss_threshold: float = REPORTABLE_LOSS_THRESHOLD, years=None):
         if isinstance(data, AccidentHistory):
             victims = data.victims if victims is None else victims
+            years = data.years if years is None else years
             data = data.to_frame().drop(columns=["reportable"])  # derived: recomputed below
         problems = Problems("AccidentHistory")
         threshold = reportable_loss_threshold
@@ -419,6 +567,9 @@ class AccidentHistory(_Table):
         self.victims = None
         if victims is not None:
             self.victims = self._validate_victims(victims, frame, problems)
+        #: the years this history covers: ``years=`` and the years of its rows (a covered year
+        #: without rows had no accident)
+        self.years = _covered_years(frame, years, "AccidentHistory", problems)
         problems.raise_if_any()
         self._frame = frame
 
@@ -474,29 +625,54 @@ class AccidentHistory(_Table):
                              rule=f"disagrees with the victims table ({int(have[i])} {role} deaths)")
         return v
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write accidents as CSV; victims, if any, go to ``<stem>.victims.csv`` beside it."""
-        path = super().to_csv(path)
+    def _write(self, writer, path, victims) -> Path:
+        # a history with victims writes them where the caller says: nothing beside the accidents
+        # unasked, and nothing dropped silently
+        if self.victims is not None and victims is None:
+            raise ValidationError(f"AccidentHistory.{writer}", [Problem(
+                None, "victims", None, "this history has a victims table: name its file with victims=")])
+        path = getattr(super(), writer)(path)
         if self.victims is not None:
-            self.victims.to_csv(path.with_suffix(".victims.csv"), index=False, encoding="utf-8")
+            write_table(self.victims, victims, index=False, force=True)
         return path
 
+    def to_csv(self, path: str | Path, victims: str | Path | None = None) -> Path:
+        """Write accidents as CSV, and the victims table (if any) to ``victims`` (CSV or Excel).
+
+        A history with a victims table needs ``victims=`` (a path): nothing is written beside the
+        accidents unasked, and nothing is dropped silently.
+        """
+        return self._write("to_csv", path, victims)
+
+    def to_excel(self, path: str | Path, victims: str | Path | None = None) -> Path:
+        """Write accidents as an Excel workbook, and the victims table (if any) to ``victims``."""
+        return self._write("to_excel", path, victims)
+
+    def to_parquet(self, path: str | Path, victims: str | Path | None = None) -> Path:
+        """Write accidents as parquet, and the victims table (if any) to ``victims``."""
+        return self._write("to_parquet", path, victims)
+
     @classmethod
-    def read_csv(cls, path: str | Path, portfolio: Portfolio | None = None):
-        """Read accidents (and ``<stem>.victims.csv`` if present)."""
-        path = Path(path)
-        vpath = path.with_suffix(".victims.csv")
-        victims = None
-        if vpath.exists():
-            victims = pd.read_csv(vpath, dtype={"accident_id": "string", "role": "string",
-                                                "outcome": "string"}, encoding="utf-8")
+    def read(cls, path: str | Path, portfolio: Portfolio | None = None, *,
+             victims: str | Path | None = None, encoding: str | None = None):
+        """Read accidents from CSV/Excel/parquet; the victims table only from the file named in
+        ``victims`` (no companion file is ever picked up by its name)."""
+        vframe = None
+        if victims is not None:
+            vframe = read_table(victims, encoding=encoding, what=f"victims file {Path(victims).name!r}",
+                                dtype={"accident_id": "string", "role": "string", "outcome": "string"})
             for c in ("accident_id", "role", "outcome"):
-                victims[c] = victims[c].astype(object).where(victims[c].notna(), None)
-        frame = pd.read_csv(path, dtype=cls._text_columns(), encoding="utf-8")
-        for col in cls._text_columns():
-            if col in frame.columns:
-                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-        return cls(frame, portfolio=portfolio, victims=victims)
+                if c in vframe.columns:
+                    vframe[c] = vframe[c].astype(object).where(vframe[c].notna(), None)
+        frame = read_table(path, encoding=encoding, dtype=cls._text_columns(),
+                           what=f"{cls._what} file {Path(path).name!r}")
+        return cls._from_read(frame, portfolio=portfolio, victims=vframe)
+
+    @classmethod
+    def read_csv(cls, path: str | Path, portfolio: Portfolio | None = None, *,
+                 victims: str | Path | None = None, encoding: str | None = None):
+        """Read accidents (and the victims table named in ``victims``); see :meth:`read`."""
+        return cls.read(path, portfolio, victims=victims, encoding=encoding)
 
     def summary(self) -> pd.DataFrame:
         """Accidents (all, and reportable), deaths and direct loss by year and grade."""
@@ -536,8 +712,9 @@ class HazardHistory(_Table):
     _what = "HazardHistory"
     _index = None
 
-    def __init__(self, data: pd.DataFrame, portfolio: Portfolio | None = None):
+    def __init__(self, data: pd.DataFrame, portfolio: Portfolio | None = None, years=None):
         if isinstance(data, HazardHistory):
+            years = data.years if years is None else years
             data = data.to_frame()
         problems = Problems("HazardHistory")
         frame = validate_frame(data, HAZARD_COLUMNS, "HazardHistory", problems)
@@ -557,6 +734,8 @@ class HazardHistory(_Table):
                              value=(frame["enterprise_id"].iloc[i], int(frame["year"].iloc[i])),
                              rule="duplicated enterprise-year")
         _check_known(frame, portfolio, problems)
+        #: the years this history covers (``years=`` and the years of its rows)
+        self.years = _covered_years(frame, years, "HazardHistory", problems)
         problems.raise_if_any()
         self._frame = frame
 

@@ -129,6 +129,27 @@ class AccidentModel(ResultMixin):
         self.death_liability = death_liability
 
     # --- fitting ----------------------------------------------------------------------------
+    @classmethod
+    def from_claims(cls, claims, portfolio=None, *, sector: str = "sector", amount: str = "amount",
+                    families=("lognormal", "gamma", "weibull", "pareto"), min_count: int = 30):
+        """An accident model from claim amounts alone (no per-victim table): one severity per sector.
+
+        ``claims`` is a DataFrame with ``sector`` and ``amount`` (yuan per accident) columns, or an
+        AccidentHistory with ``amount_paid`` (sectors from ``portfolio``). The result answers
+        ``insured_loss(coverage, sector)`` and so builds tariffs with ``Tariff.from_models``; see
+        :mod:`safeins.models._accident_claims` for what claim amounts can and cannot say.
+
+        >>> import numpy as np, pandas as pd
+        >>> claims = pd.DataFrame({"sector": ["construction"] * 50,
+        ...                        "amount": np.random.default_rng(2).gamma(2.0, 5e4, 50)})
+        >>> AccidentModel.from_claims(claims, families=("gamma",)).sectors_
+        ['construction']
+        """
+        from ._accident_claims import fit_claims_model
+
+        return fit_claims_model(claims, portfolio, sector=sector, amount=amount, families=families,
+                                min_count=min_count)
+
     def _check_params(self) -> None:
         p = Problems("AccidentModel")
         mc = self.min_count

@@ -229,7 +229,8 @@ def price(tariff, portfolio, accidents=None, hazards=None, floating=None, year=N
 
     # the minimum premium applies to the final premium, after floating and the off-balance
     floated = base * factor
-    if off_balance is None:
+    if off_balance is None or (n == 0 and target is None):
+        # an empty book has nothing to balance: factor 1 (a stated target still cannot be reached)
         c, goal = 1.0, float(np.maximum(floated, row_min).sum())
     else:
         goal = float(np.maximum(base, row_min).sum()) if target is None else target
@@ -359,7 +360,7 @@ def _floating_inputs(need, name, pf, accidents, hazards, year, experience, p: Pr
     idx = frame.index
     assumed = 0
     if year is None:
-        years = [int(t.frame["year"].max()) for t in (accidents, hazards) if t is not None and len(t)]
+        years = [max(t.years) for t in (accidents, hazards) if t is not None and t.years]
         year = max(years) + 1 if years else None
     elif isinstance(year, bool) or not isinstance(year, int | np.integer):
         p.add(column="year", value=year, rule="an integer policy year")
@@ -373,8 +374,8 @@ def _floating_inputs(need, name, pf, accidents, hazards, year, experience, p: Pr
     prior = None if year is None else int(year) - 1
     covered = set()
     for t in (accidents, hazards):
-        if t is not None and len(t):
-            covered |= set(pd.unique(t.frame["year"]).tolist())
+        if t is not None:
+            covered |= set(t.years)  # rows' years and years stated covered (years=)
 
     if base_need & _ACCIDENT_INPUTS:
         if accidents is None or prior is None:
