@@ -276,10 +276,23 @@ def _inject(frame: pd.DataFrame, fault: str, column: str, row: int) -> pd.DataFr
 def test_portfolio_with_one_fault(column, fault, row):
     if column == "sector" and fault == "negative":
         fault = "text"  # a sector code is text: an unknown one is the fault
-    df = _inject(_portfolio_frame(), fault, column, row)
+    frame = _portfolio_frame()
+    if column in RATED_ON:
+        # payroll and revenue are required only where the sector is rated on them
+        frame = frame.assign(sector=RATED_ON[column])
+    df = _inject(frame, fault, column, row)
     with pytest.raises(SafeinsError) as info:
         si.Portfolio(df)
     assert column in str(info.value)
+
+
+RATED_ON = {"payroll": "manufacturing", "revenue": "trade"}
+
+
+def test_a_base_other_sectors_need_may_be_absent():
+    # the example book has no manufacturing or trade: payroll and revenue are optional there
+    frame = _portfolio_frame().drop(columns=["payroll", "revenue"])
+    assert len(si.Portfolio(frame)) == 3
 
 
 def test_portfolio_duplicate_enterprise_is_refused():

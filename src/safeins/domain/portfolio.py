@@ -505,7 +505,7 @@ def _covered_years(frame: pd.DataFrame, years, what: str, problems: Problems) ->
             problems.add(column="years", value=y, rule=f"{what}: whole years in 1949-2100")
         else:
             stated.append(int(y))
-    seen = pd.unique(frame["year"]).tolist() if "year" in frame.columns and len(frame) else []
+    seen = pd.unique(frame["year"].dropna()).tolist() if "year" in frame.columns else []
     return tuple(sorted({*stated, *(int(y) for y in seen)}))
 
 
