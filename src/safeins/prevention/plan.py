@@ -539,16 +539,9 @@ class PlanEvaluation(ResultMixin):
         self.level = level
         self.n_draws = int(n_draws)
         m = plan.model
-        central = self._metrics(*m.fractions(plan.x))
-        params = m.draw(n_draws, seed)
-        draws = {name: np.empty(n_draws) for name in self.metrics}
-        chunk = max(1, int(2e6 // max(plan.x.size, 1)))
-        for start in range(0, n_draws, chunk):
-            stop = min(n_draws, start + chunk)
-            sub = type(params)(params.r[start:stop], params.k[start:stop])
-            vals = self._metrics(*m.fractions(plan.x, sub))
-            for name in self.metrics:
-                draws[name][start:stop] = vals[name]
+        weights = self._weights()
+        central = self._metrics(*m.totals(plan.x, weights))
+        draws = self._metrics(*m.totals(plan.x, weights, m.draw(n_draws, seed)))
         self.draws = pd.DataFrame(draws)
         q = (1 - level) / 2
         self.table = pd.DataFrame({
@@ -558,18 +551,25 @@ class PlanEvaluation(ResultMixin):
             "upper": self.draws.quantile(1 - q),
         }).loc[list(self.metrics)]
 
-    def _metrics(self, F, V):
+    def _weights(self) -> np.ndarray:
+        """Per-enterprise weights of the totals: λ0 (accidents), λ0 d (deaths), λ0 L (loss)."""
         p = self.plan
-        lam0 = p.lam0
+        ones = np.ones_like(p.lam0)
+        return np.column_stack([p.lam0, p.lam0 * (p.deaths if p.deaths is not None else ones),
+                                p.lam0 * (p.loss if p.loss is not None else ones)])
+
+    def _metrics(self, F, V):
+        """Metrics from the weighted totals of :meth:`ResponseModel.totals` (last axis: the
+        three weights of :meth:`_weights`)."""
+        p = self.plan
         spent = p.spent
-        out = {"spend": np.full(np.shape(F)[:-1] or (1,), spent),
-               "accidents_avoided": np.atleast_1d((lam0 * F).sum(axis=-1))}
+        F, V = np.atleast_2d(F), np.atleast_2d(V)
+        out = {"spend": np.full(len(F), spent), "accidents_avoided": F[:, 0]}
         nan = np.full_like(out["accidents_avoided"], np.nan)
-        out["deaths_avoided"] = (np.atleast_1d((lam0 * p.deaths * (F + V)).sum(axis=-1))
-                                 if p.deaths is not None else nan)
+        out["deaths_avoided"] = F[:, 1] + V[:, 1] if p.deaths is not None else nan
         if p.loss is not None:
-            el = lam0 * p.loss
-            avoided = np.atleast_1d((el * (F + V)).sum(axis=-1))
+            el = p.lam0 * p.loss
+            avoided = F[:, 2] + V[:, 2]
             out["losses_avoided"] = avoided
             out["benefit_cost"] = avoided / spent if spent > 0 else nan
             if p.premium is not None and p.premium.sum() > 0:
