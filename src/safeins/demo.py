@@ -161,8 +161,21 @@ def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15
               f"{len(et):,} enterprise-years.\n"
               f"Collected premium {q['final_premium'].sum():,.0f} yuan; expected accidents next year "
               f"{lam.sum():,.0f}; prevention budget {budget:,.0f} yuan.\n"
-              f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()))
+              f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()) + "\n"
+              + _total_line(t))
+    if progress:
+        print("  " + _total_line(t), flush=True)
     return DemoResult(header, tables, t, quotes, plan, freq, accm)
+
+
+def _total_line(t: dict[str, float]) -> str:
+    """The total time, as a multiple of loading and validating the data, and the largest step."""
+    total = sum(t.values())
+    load = t.get("load and validate", 0.0)
+    step = max(t, key=t.get)
+    ratio = f" = {total / load:.1f}x loading and validating the data" if load > 0 else ""
+    return (f"Total {total:.1f} s{ratio}; largest step: {step} ({t[step] / total:.0%} of the "
+            "total)")
 
 
 def _experience_tables(et: pd.DataFrame, acc) -> list[tuple[str, pd.DataFrame]]:

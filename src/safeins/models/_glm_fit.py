@@ -29,9 +29,11 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
+from .._base.lazy import lazy_module
 from ..errors import ConvergenceError
+
+special = lazy_module("scipy.special")
 
 __all__ = [
     "EngineFit",

@@ -33,9 +33,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, stats
 
+from .._base.lazy import lazy_module
 from ..errors import ConfigError, Problems, SafeinsWarning, ValidationError
 from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relativities
 from ._glm_fit import (
@@ -46,6 +45,10 @@ from ._glm_fit import (
     nb_deviance,
     poisson_deviance,
 )
+
+pd = lazy_module("pandas")
+optimize = lazy_module("scipy.optimize")
+stats = lazy_module("scipy.stats")
 
 __all__ = [
     "BoundaryWarning",
