@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .._base.lazy import lazy_module
-from ..errors import ConfigError, Problems, SafeinsWarning, ValidationError
+from ..errors import ConfigError, ConvergenceError, Problems, SafeinsWarning, ValidationError
 from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relativities
 from ._glm_fit import (
     EngineFit,
@@ -58,7 +58,25 @@ __all__ = [
 
 FAMILIES = ("poisson", "negbin", "zip", "zinb")
 ENGINES = ("auto", "statsmodels", "glum")
-AUTO_GLUM_ROWS = 200_000
+
+# engine="auto" compares the predicted CPU seconds of one fit (benchmarks/bench_glm.py, the
+# engine-cost table): statsmodels' IRLS on dense dummies grows with rows x columns^2, glum's on
+# the categorical design with rows x factors, after a larger fixed start-up cost.
+SM_COST = (0.007, 8e-9)    # seconds: fixed, per row x design column^2
+GLUM_COST = (0.018, 2e-7)  # seconds: fixed, per row x (rating factor + 1)
+
+
+def predicted_seconds(engine: str, rows: int, columns: int, factors: int) -> float:
+    """Predicted CPU seconds of a Poisson fit by ``engine`` (the cost model of ``auto``).
+
+    >>> predicted_seconds("glum", 100_000, 26, 3) < predicted_seconds("statsmodels", 100_000, 26, 3)
+    True
+    >>> predicted_seconds("statsmodels", 500, 26, 3) < predicted_seconds("glum", 500, 26, 3)
+    True
+    """
+    fixed, per = SM_COST if engine == "statsmodels" else GLUM_COST
+    work = rows * columns**2 if engine == "statsmodels" else rows * (factors + 1)
+    return fixed + per * work
 
 
 class BoundaryWarning(SafeinsWarning):
@@ -131,7 +149,8 @@ class FrequencyGLM:
     base_levels : "most_exposed" or dict
         Base level per categorical factor; by default the most exposed level that has events.
     engine : {"auto", "statsmodels", "glum"}
-        ``auto`` uses glum above 200,000 rows when it is installed (Poisson and NB2 only).
+        ``auto`` uses glum when it is installed and its predicted fit time is the smaller
+        (:func:`predicted_seconds`: from a few thousand rows on; Poisson and NB2 only).
     alpha : float, optional
         Fixed NB2 dispersion; estimated when None.
     zero_factors : list of str, optional
@@ -272,12 +291,18 @@ class FrequencyGLM:
             raise ValidationError(self._what, [_problem(
                 "rows", n_fit, f"more rows than parameters ({n_par}) are needed")])
 
-        engine = self._pick_engine(n_fit)
+        engine = self._pick_engine(n_fit, design.n_columns, len(self.factors))
         yf, off = y[fit_rows], np.log(expo[fit_rows])
         if engine == "glum":
             Xt = design.tabmat(df, codes, rows=fit_rows) if design.specs else None
-            self._check_rank(design, Xt=Xt, n=n_fit)
-            res = self._fit_glum(Xt, yf, off)
+            try:
+                res = self._fit_glum(Xt, yf, off)
+            except (np.linalg.LinAlgError, ConvergenceError):
+                self._check_rank(design, Xt=Xt, n=n_fit)  # an aliased design: name the columns
+                raise
+            # the rank is checked on the information of the fit (X'WX with W > 0 has the rank of
+            # X'X): one X'WX less on large data than checking X'X first
+            self._check_rank(design, gram=res.info)
         else:
             X = design.dense(df, codes, rows=fit_rows)
             self._check_rank(design, X=X)
@@ -322,7 +347,7 @@ class FrequencyGLM:
             p.add(column="data", value=0, rule="the table has no rows")
         return y, expo
 
-    def _pick_engine(self, n: int) -> str:
+    def _pick_engine(self, n: int, columns: int = 1, factors: int = 0) -> str:
         zi = self.family in ("zip", "zinb")
         if self.engine == "glum":
             if zi:
@@ -332,12 +357,16 @@ class FrequencyGLM:
                 raise ConfigError(f"{self._what}: engine='glum' needs glum: "
                                   "pip install 'safeins[glm]'")
             return "glum"
-        if self.engine == "auto" and not zi and n > AUTO_GLUM_ROWS and _glum_available():
+        if (self.engine == "auto" and not zi and _glum_available()
+                and predicted_seconds("glum", n, columns, factors)
+                < predicted_seconds("statsmodels", n, columns, factors)):
             return "glum"
         return "statsmodels"
 
-    def _check_rank(self, design: Design, X=None, Xt=None, n=None) -> None:
-        if X is not None:
+    def _check_rank(self, design: Design, X=None, Xt=None, n=None, gram=None) -> None:
+        if gram is not None:
+            pass
+        elif X is not None:
             gram = X.T @ X
         elif Xt is not None:
             from ._glm_fit import _information
@@ -375,8 +404,8 @@ class FrequencyGLM:
             from ._glm_fit import _glum_fit, _newton_polish
 
             b = _glum_fit(Xt, y, off, float(self.alpha), None, self._what)
-            b, cov, _ = _newton_polish(Xt, y, off, b, float(self.alpha), self._what)
-            return EngineFit(b, cov, alpha=float(self.alpha))
+            b, cov, _, info = _newton_polish(Xt, y, off, b, float(self.alpha), self._what)
+            return EngineFit(b, cov, alpha=float(self.alpha), info=info)
         return fit_glum(self.family, Xt, y, off, what=self._what)
 
     # ------------------------------------------------------------------ fitted state
