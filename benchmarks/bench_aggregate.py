@@ -355,5 +355,10 @@ def render(rows, args) -> str:
     return "\n".join(head + lines)
 
 
+def run(quick: bool = False) -> None:
+    """Entry point of benchmarks/run.py."""
+    sys.exit(main(["--quick"] if quick else []))
+
+
 if __name__ == "__main__":
     sys.exit(main())

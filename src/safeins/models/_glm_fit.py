@@ -182,10 +182,16 @@ def _sm_glm(X, y, offset, alpha, start, what):
 
 
 def fit_statsmodels(family: str, X: np.ndarray, y: np.ndarray, offset: np.ndarray,
-                    Z: np.ndarray | None = None, *, what: str = "FrequencyGLM") -> EngineFit:
-    """Fit with statsmodels on a dense design ``X`` (intercept first; ``Z`` for inflation)."""
+                    Z: np.ndarray | None = None, *, what: str = "FrequencyGLM", start=None,
+                    covariance: bool = True) -> EngineFit:
+    """Fit with statsmodels on a dense design ``X`` (intercept first; ``Z`` for inflation).
+
+    Zero-inflated families only: ``start`` (statsmodels' order: inflation, count, alpha) replaces
+    the default start, and ``covariance=False`` skips the covariance (NaN; for a model used only
+    to predict, e.g. on a cross-validation fold: ZINB's Hessian is numerical and costly).
+    """
     if family in ("zip", "zinb"):
-        return _fit_sm_zero_inflated(family, X, y, offset, Z, what)
+        return _fit_sm_zero_inflated(family, X, y, offset, Z, what, start, covariance)
     res = _sm_glm(X, y, offset, 0.0, None, what)
     if family == "poisson":
         return EngineFit(np.asarray(res.params), np.asarray(res.cov_params()),
@@ -207,7 +213,7 @@ def fit_statsmodels(family: str, X: np.ndarray, y: np.ndarray, offset: np.ndarra
                            f"(last change in beta {dbeta:.2g}, in log alpha {dalpha:.2g})")
 
 
-def _fit_sm_zero_inflated(family, X, y, offset, Z, what):
+def _fit_sm_zero_inflated(family, X, y, offset, Z, what, given_start=None, covariance=True):
     import statsmodels.api as sm
     from statsmodels.discrete.count_model import (
         ZeroInflatedNegativeBinomialP,
@@ -227,6 +233,8 @@ def _fit_sm_zero_inflated(family, X, y, offset, Z, what):
         model = ZeroInflatedNegativeBinomialP(y, X, exog_infl=Z, offset=offset,
                                               inflation="logit", p=2)
         start.append(_alpha_moment(y, mu))
+    if given_start is not None and len(given_start) == len(start):
+        start = list(given_start)
     # BFGS with the analytic score; statsmodels' Newton uses a numerical Hessian for ZINB and
     # is both slower and less stable there
     with warnings.catch_warnings():
@@ -237,13 +245,16 @@ def _fit_sm_zero_inflated(family, X, y, offset, Z, what):
     params = np.asarray(res.params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            cov = np.asarray(res.cov_params())
-        except ValueError:  # singular Hessian: typically the inflation part at its boundary
-            cov = np.linalg.pinv(-model.hessian(params))
+        if not covariance:
+            cov = np.full((len(params), len(params)), np.nan)
+        else:
+            try:
+                cov = np.asarray(res.cov_params())
+            except ValueError:  # singular Hessian: typically the inflation part at its boundary
+                cov = np.linalg.pinv(-model.hessian(params))
     pi = 1.0 / (1.0 + np.exp(-(Z @ params[:kz])))
     boundary = bool(np.max(pi) < 1e-4)
-    finite_count = np.all(np.isfinite(np.diag(cov)[kz:kz + kx]))
+    finite_count = not covariance or np.all(np.isfinite(np.diag(cov)[kz:kz + kx]))
     if not conv or not np.all(np.isfinite(params)) or not finite_count:
         raise ConvergenceError(
             f"{what}: statsmodels {type(model).__name__} did not converge "

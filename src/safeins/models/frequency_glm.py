@@ -309,6 +309,8 @@ class FrequencyGLM:
             Z = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
+            self._design_columns = (tuple(design.columns),
+                                    tuple(zdesign.columns) if zdesign else None)
             res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
@@ -393,7 +395,13 @@ class FrequencyGLM:
             res = _sm_glm(X, y, off, float(self.alpha), None, self._what)
             return EngineFit(np.asarray(res.params), np.asarray(res.cov_params()),
                              alpha=float(self.alpha))
-        return fit_statsmodels(self.family, X, y, off, Z, what=self._what)
+        # compare_frequency_models' fold fits: start from the full-data estimate, no covariance
+        opts = getattr(self, "_fold_options", None) or {}
+        start = opts.get("start")
+        if start is not None and opts.get("columns") != self._design_columns:
+            start = None  # another design (a level missing from the fold): the default start
+        return fit_statsmodels(self.family, X, y, off, Z, what=self._what, start=start,
+                               covariance=opts.get("covariance", True))
 
     def _fit_glum(self, Xt, y, off) -> EngineFit:
         with _threads_for(len(y)):
