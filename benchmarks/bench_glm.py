@@ -121,7 +121,7 @@ def run(quick: bool = False, sizes=None, repeat: int | None = None) -> None:
     warnings.simplefilter("ignore")
     machine = Machine()
     sizes = sizes or ((20_000, 100_000) if quick else (100_000, 1_000_000))
-    repeat = repeat or (3 if quick else 5)
+    repeat = repeat or 3
     big, truth = simulate(max(sizes))
     bases = {f: f"{f}_00" for f in FACTORS}
     n_par = 1 + sum(k - 1 for k in FACTORS.values())
