@@ -234,7 +234,7 @@ def main(argv=None) -> None:
 
 def run(quick: bool = False) -> None:
     """Entry point of benchmarks/run.py."""
-    main(["--groups", "1000", "--repeat", "1"] if quick else [])
+    main(["--repeat", "1"] if quick else [])
 
 
 if __name__ == "__main__":
