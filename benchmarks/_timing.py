@@ -85,3 +85,24 @@ class Machine:
             "the CPUs and absolute times are inflated; the ratios of alternated runs are the "
             "figures to read).",
         ]
+
+
+def write(path, lines: list[str]) -> None:
+    """Write a results file (Markdown lines) and print it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+def command(name: str, quick: bool) -> str:
+    """The line that says how a results file was made."""
+    return f"Command: `python benchmarks/run.py {name}" + (" --quick" if quick else "") + "`"
+
+
+def cli(run: Callable[[bool], None], doc: str) -> None:
+    """``python benchmarks/bench_X.py [--quick]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    run(ap.parse_args().quick)

@@ -11,11 +11,10 @@ on a loaded machine includes waiting for a CPU). Writes benchmarks/results/demo.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
-from _timing import Machine, median
+from _timing import Machine, cli, command, median, write
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo.md"
 
@@ -59,13 +58,9 @@ def run(quick: bool = False) -> None:
               "(goal < 2 s).",
               f"- Whole run: wall {median(m['wall']):.1f} s, CPU {median(m['cpu']):.1f} s "
               "(CPU time of this process; wall above CPU means the run waited for a CPU).",
-              "", "Command: `python benchmarks/run.py demo" + (" --quick" if quick else "") + "`"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+              "", command("demo", quick)]
+    write(RESULTS, lines)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
+    cli(run, __doc__)

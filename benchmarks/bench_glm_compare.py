@@ -11,14 +11,13 @@ something to find. Writes benchmarks/results/glm_compare.md.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _timing import Machine, alternate, median, spread
+from _timing import Machine, alternate, cli, command, median, spread, write
 
 RESULTS = Path(__file__).resolve().parent / "results" / "glm_compare.md"
 FACTORS = {"sector": 20, "region": 11, "size_band": 4, "credit_grade": 4}
@@ -73,14 +72,9 @@ def run(quick: bool = False) -> None:
               f"{median(cpu['compare']):.2f} s CPU (goal < 10 s).",
               f"- Lowest AIC: {cmp.table['aic'].idxmin()} (the data are zero-inflated NB).",
               "", "```", cmp.table.round(4).to_string(), "```",
-              "", "Command: `python benchmarks/run.py glm_compare" + (" --quick" if quick else "")
-              + "`"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+              "", command("glm_compare", quick)]
+    write(RESULTS, lines)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
+    cli(run, __doc__)

@@ -10,11 +10,10 @@ alternate (optimal, greedy, greedy, optimal, ...). Writes benchmarks/results/str
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
-from _timing import Machine, alternate, median, ratio, spread
+from _timing import Machine, alternate, cli, command, median, ratio, spread, write
 
 RESULTS = Path(__file__).resolve().parent / "results" / "strategies.md"
 
@@ -58,13 +57,9 @@ def run(quick: bool = False) -> None:
               f"- greedy reaches {objective(out['greedy']) / objective(out['optimal']):.6f} of the "
               "optimum.", f"- medians: optimal {median(times['optimal']):.3f} s, greedy "
               f"{median(times['greedy']):.3f} s.",
-              "", "Command: `python benchmarks/run.py strategies" + (" --quick" if quick else "") + "`"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+              "", command("strategies", quick)]
+    write(RESULTS, lines)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
+    cli(run, __doc__)
