@@ -359,9 +359,10 @@ class FrequencyGLM:
                 raise ConfigError(f"{self._what}: engine='glum' needs glum: "
                                   "pip install 'safeins[glm]'")
             return "glum"
-        if (self.engine == "auto" and not zi and _glum_available()
+        # the prediction first: a small table never imports glum (seconds of imports)
+        if (self.engine == "auto" and not zi
                 and predicted_seconds("glum", n, columns, factors)
-                < predicted_seconds("statsmodels", n, columns, factors)):
+                < predicted_seconds("statsmodels", n, columns, factors) and _glum_available()):
             return "glum"
         return "statsmodels"
 
