@@ -311,7 +311,8 @@ class FrequencyGLM:
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
             self._design_columns = (tuple(design.columns),
                                     tuple(zdesign.columns) if zdesign else None)
-            res = self._fit_statsmodels(X, yf, off, Z)
+            with _threads_for(n_fit):  # BLAS threads: contention costs more than they save
+                res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
         self.counts_name_, self.exposure_name_ = counts, exposure
