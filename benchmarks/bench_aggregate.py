@@ -15,7 +15,8 @@ Poisson(1000), whose total does not fit on 2^16 points of 500).
   stops when P(S = 0) underflows (lambda > ~745), safeins does not.
 - Monte Carlo: simulated years per second with the same lognormal severity.
 
-Timings are best-of-N wall clock (``time.perf_counter``) in one process, peers side by side;
+Timings are medians of N wall-clock runs (``time.perf_counter``) in one process, the libraries
+alternating (the order flips every round), with the spread, threads and load in the header;
 ratios are safeins time / peer time and the speed-up peer time / safeins time.
 """
 
@@ -62,7 +63,7 @@ def lattice_moments(x, p) -> tuple[float, float, float]:
 
 
 def best_of(fn, repeat: int, budget: float = 120.0):
-    """Best wall-clock time of ``repeat`` calls (fewer if one call exceeds the budget)."""
+    """Median wall-clock time of ``repeat`` calls (fewer if the calls exceed the budget)."""
     times, out = [], None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -70,25 +71,31 @@ def best_of(fn, repeat: int, budget: float = 120.0):
         times.append(time.perf_counter() - t)
         if sum(times) > budget:
             break
-    return min(times), out
+    SPREAD[id(out)] = times
+    return float(np.median(times)), out
+
+
+SPREAD: dict[int, list[float]] = {}
 
 
 def round_robin(runners: dict, repeat: int):
-    """Best time of each runner over ``repeat`` rounds in which every runner runs once."""
-    times = {k: math.inf for k in runners}
+    """Median time of each runner over ``repeat`` rounds in which every runner runs once; the
+    order of the runners flips every round (ours first, then theirs first, ...)."""
+    times: dict = {k: [] for k in runners}
     outs: dict = {}
-    for _ in range(repeat):
-        for label, fn in runners.items():
+    labels = list(runners)
+    for r in range(repeat):
+        for label in (labels if r % 2 == 0 else labels[::-1]):
             if isinstance(outs.get(label), Exception):
                 continue
             t = time.perf_counter()
             try:
-                outs[label] = fn()
+                outs[label] = runners[label]()
             except Exception as err:  # reported in the table
                 outs[label] = err
                 continue
-            times[label] = min(times[label], time.perf_counter() - t)
-    return times, outs
+            times[label].append(time.perf_counter() - t)
+    return {k: (float(np.median(v)) if v else math.inf) for k, v in times.items()}, outs, times
 
 
 def rel_errors(got, exact) -> str:
@@ -155,13 +162,15 @@ def gemact_model(lam, step, log2, method, disc="massdispersal", n_sim=10_000):
 
 
 # --- aggregate (Mildenhall) ---------------------------------------------------------------------
-def aggregate_fft(lam, step, log2):
+def aggregate_fft(lam, step, log2, padding=0):
     from aggregate import Aggregate as MAgg
 
     def run():
         a = MAgg("bench", exp_en=lam, sev_name="lognorm", sev_mean=MEAN, sev_cv=SD / MEAN,
                  freq_name="poisson")
-        a.update(log2=log2, bs=step, padding=1, normalize=False)
+        # a transform of 2^(log2 + padding) points: the caller passes the padding safeins chose
+        # (its aliasing bound decides), so that both transforms have the same length
+        a.update(log2=log2, bs=step, padding=padding, normalize=False)
         return a
 
     return run
@@ -229,6 +238,9 @@ def main(argv=None) -> int:
     import gemact  # noqa: F401  (imported first: it configures its loggers on import)
 
     logging.disable(logging.WARNING)  # GEMAct logs every step at INFO
+    from _timing import Machine
+
+    machine = Machine()
     repeat = args.repeat or (1 if args.quick else 5)
     fft_log2 = 16 if args.quick else 20
     pj_log2 = 12 if args.quick else 16
@@ -245,29 +257,33 @@ def main(argv=None) -> int:
     for lam in (3.0, 1000.0):
         exact = exact_moments(lam)
         case = f"FFT 2^{fft_log2}, Poisson({lam:g}) x LN, step 500"
+        # like for like: aggregate gets the FFT length safeins chose (pad 1 or 2)
+        padding = round(math.log2(safeins_fft(lam, 500.0, fft_log2, "rounding")().pad_))
         runners = {
             "safeins fft (rounding)": safeins_fft(lam, 500.0, fft_log2, "rounding"),
             "safeins fft (unbiased)": safeins_fft(lam, 500.0, fft_log2, "unbiased"),
             "gemact fft (massdispersal)": gemact_model(lam, 500.0, fft_log2, "fft"),
-            "aggregate fft (round)": aggregate_fft(lam, 500.0, fft_log2),
+            "aggregate fft (round)": aggregate_fft(lam, 500.0, fft_log2, padding),
         }
-        times, outs = round_robin(runners, repeat)
+        times, outs, spread = round_robin(runners, repeat)
         for label in runners:
             out, t = outs[label], times[label]
+            runs = f"runs {min(spread[label]):.3g}-{max(spread[label]):.3g} s; " if spread[label] else ""
             if isinstance(out, Exception):  # a peer failing is a result, not a crash
                 add(case, label, math.nan, None, exact, f"fails: {out!r}"[:120])
             elif label.startswith("safeins"):
                 add(case, label, t, lattice_moments(*out.lattice()), exact,
-                    f"pad {out.pad_:g}, aliasing <= {out.aliasing_:.1e}, "
+                    f"{runs}FFT length {out.pad_ * 2**fft_log2:,.0f}, aliasing <= {out.aliasing_:.1e}, "
                     f"lost {out.mass_lost_:.1e}", base=label.endswith("(rounding)"))
             elif label.startswith("gemact"):
-                add(case, label, t, (out.mean(), out.std(), out.skewness()), exact)
+                add(case, label, t, (out.mean(), out.std(), out.skewness()), exact, runs)
             else:
                 # like-for-like: the moments of the lattice each library returns. aggregate's own
                 # est_m/est_sd/est_skew are not the lattice's moments (they are shown in the note).
                 dens = out.density_df
                 add(case, label, t, lattice_moments(dens["loss"].to_numpy(), dens["p_total"].to_numpy()),
-                    exact, f"its own est_*: {rel_errors((out.est_m, out.est_sd, out.est_skew), exact)}")
+                    exact, f"{runs}FFT length {2**(fft_log2 + padding):,}; its own est_*: "
+                    f"{rel_errors((out.est_m, out.est_sd, out.est_skew), exact)}")
 
     # Panjer ------------------------------------------------------------------------------------
     for lam, step in ((3.0, 500.0), (1000.0, 5000.0 * 2 ** (16 - pj_log2))):
@@ -300,7 +316,7 @@ def main(argv=None) -> int:
             "safeins": safeins_mc(lam, n_ours),
             "gemact": gemact_model(lam, 500.0, 8, "mc", n_sim=n_peer),
         }
-        times, outs = round_robin(runners, max(1, repeat // 2) if lam > 100 else repeat)
+        times, outs, spread = round_robin(runners, max(1, repeat // 2) if lam > 100 else repeat)
         s, t = outs["safeins"], times["safeins"]
         add(case, f"safeins simulation ({n_ours:,} years)", t / n_ours,
             (s.mean(), s.std(), s.skew()), exact, f"{n_ours / t:,.0f} years/s", base=True)
@@ -311,7 +327,7 @@ def main(argv=None) -> int:
             add(case, f"gemact mc ({n_peer:,} years)", t / n_peer,
                 (g.mean(), g.std(), g.skewness()), exact, f"{n_peer / t:,.0f} years/s")
 
-    table = render(rows, args)
+    table = render(rows, args) + "\n\n" + "\n".join(machine.header()[1:])
     print(table)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -331,7 +347,8 @@ def render(rows, args) -> str:
         "",
         f"python {platform.python_version()}, numpy {np.__version__}, safeins "
         f"{safeins.__version__}, gemact {gemact.__version__}, aggregate {aggregate.__version__}; "
-        f"{platform.machine()}, {os.cpu_count()} cores. Times: best of N wall clock, seconds "
+        f"{platform.machine()}, {os.cpu_count()} cores. Times: median of N alternated runs "
+        "(the order of the libraries flips every round), wall clock, seconds "
         "(Monte Carlo: seconds per simulated year). Errors: relative error of mean / std / "
         "skewness against the exact compound moments. ratio = safeins / peer; speed-up = "
         "peer / safeins.",
@@ -353,6 +370,11 @@ def render(rows, args) -> str:
         ts = f"{t:.3g}" if math.isfinite(t) else "-"
         lines.append(f"| {case} | {lib} | {ts} | {ratio} | {speed} | {err} | {note} |")
     return "\n".join(head + lines)
+
+
+def run(quick: bool = False) -> None:
+    """Entry point of benchmarks/run.py."""
+    sys.exit(main(["--quick"] if quick else []))
 
 
 if __name__ == "__main__":

@@ -205,6 +205,11 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def run(quick: bool = False) -> None:
+    """Entry point of benchmarks/run.py."""
+    main(quick)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")

@@ -98,7 +98,7 @@ def best_of(fn, repeat):
     return best, out
 
 
-def run(repeat: int) -> str:
+def measure(repeat: int) -> str:
     rows = []
     for name, bms in (("20-class -1/+3", scale20()), ("Belgian 1992 (23 classes)",
                                                       BonusMalus.preset("belgium-1992"))):
@@ -146,15 +146,20 @@ def run(repeat: int) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
-    text = run(args.repeat)
+    args = ap.parse_args(argv)
+    text = measure(args.repeat)
     out = HERE / "results" / "bonus_malus.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text)
+
+
+def run(quick: bool = False) -> None:
+    """Entry point of benchmarks/run.py."""
+    main(["--repeat", "1" if quick else "5"])
 
 
 if __name__ == "__main__":

@@ -232,5 +232,10 @@ def main(argv=None) -> None:
     print(f"wrote {args.out}")
 
 
+def run(quick: bool = False) -> None:
+    """Entry point of benchmarks/run.py."""
+    main(["--repeat", "1"] if quick else [])
+
+
 if __name__ == "__main__":
     main()

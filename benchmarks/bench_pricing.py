@@ -79,12 +79,12 @@ def synthetic(n: int, tariff: Tariff, seed: int = 2024):
     return pf, acc, hz, lr
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--naive", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     tariff = Tariff.load("zhejiang-demo")
     rule = FloatingRule.load("illustrative")
@@ -149,6 +149,11 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text, encoding="utf-8")
     print(f"wrote {OUT}")
+
+
+def run(quick: bool = False) -> None:
+    """Entry point of benchmarks/run.py."""
+    main(["--n", "20000", "--naive", "500", "--repeat", "1"] if quick else [])
 
 
 if __name__ == "__main__":

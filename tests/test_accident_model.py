@@ -357,3 +357,23 @@ def test_cost_fits_equal_fit_severity(family):
     for name, value in ref.params_.items():
         assert law.sev.params[name] == pytest.approx(value, rel=1e-5)
     assert law.aic[family] == pytest.approx(ref.aic_, rel=1e-8)
+
+
+@pytest.mark.parametrize("kmax, m", [(30, 12), (6, 400), (40, 300)])
+def test_lattice_compound_equals_the_direct_sum_of_convolution_powers(kmax, m):
+    # (30, 12): the whole support fits one short transform (spectrum); (40, 300): the support
+    # passes the grid and Horner runs on the lattice; both must be the truncated direct sum
+    from safeins.models._accident_lattice import _compound
+
+    rng = np.random.default_rng(kmax + m)
+    n = 512
+    pk = rng.dirichlet(np.ones(kmax + 1))
+    y = np.zeros(n)
+    y[1:m] = rng.dirichlet(np.ones(m - 1))
+    direct = np.zeros(n)
+    power = np.zeros(n)
+    power[0] = 1.0
+    for p in pk:
+        direct += p * power
+        power = np.convolve(power, y)[:n]
+    np.testing.assert_allclose(_compound(pk, y, n), direct, atol=1e-15)

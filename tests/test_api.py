@@ -41,3 +41,21 @@ def test_import_is_lazy():
             "'dask', 'glum') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("name", ["FrequencyGLM", "Aggregate"])
+def test_first_use_loads_no_heavy_module(name):
+    # naming a class loads its module, not scipy.stats / statsmodels / pandas: those load when a
+    # method needs them (safeins._base.lazy)
+    code = (f"import sys, safeins as si; si.{name}; heavy = [m for m in ('pandas', 'scipy.stats', "
+            "'scipy.special', 'scipy.integrate', 'scipy.optimize', 'statsmodels', 'matplotlib', "
+            "'glum') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_frequency_fit_is_registered_when_frequency_is_imported_directly():
+    # freqfit registers FrequencyDistribution.fit when the losses package loads
+    code = "from safeins.losses.frequency import Poisson; print(Poisson.fit([0, 1, 2, 1, 0, 3]))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "mu            1.16667" in out.stdout  # the MLE is the sample mean, 7/6

@@ -498,3 +498,16 @@ def test_units_enterprise_and_worker_years_never_mixed_exposure():
     assert rt["exposure"].isna().all() and m.exposure_unit_ is None
     assert rt.loc["construction", "worker_years"] == df.loc[df["sector"] == "construction", "headcount"].sum()
     assert rt["enterprise_years"].sum() == n
+def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
+    from safeins.models.frequency_glm import predicted_seconds
+
+    poisson = FrequencyGLM("poisson", ["sector", "region", "size_band"])
+    assert poisson._pick_engine(100_000, 26, 3) == "glum"  # glum: rows x factors
+    assert poisson._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
+    assert poisson._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
+    assert FrequencyGLM("zinb", ["sector"])._pick_engine(10**6, 26, 3) == "statsmodels"
+    assert FrequencyGLM("poisson", ["sector"], engine="statsmodels")._pick_engine(
+        10**6, 26, 3) == "statsmodels"
+    # the crossover moves with the design's width
+    assert predicted_seconds("statsmodels", 5_000, 10, 2) < predicted_seconds("statsmodels",
+                                                                               5_000, 40, 2)

@@ -246,3 +246,62 @@ def test_greedy_respects_bounds_and_budget(p):
     x = allocate_greedy(a, k, budget, lo, hi, step=0.7)
     assert np.all(x >= lo - 1e-12) and np.all(x <= hi + 1e-9)
     assert x.sum() == pytest.approx(budget, rel=1e-9, abs=1e-9)
+
+
+# -- the greedy strategy against the one-purchase-at-a-time buyer it computes in closed form ------
+def greedy_one_by_one(a, k, budget, step, x0):
+    """Reference greedy: a heap of (enterprise, service) pairs, one increment per pop (no bounds)."""
+    import heapq
+
+    x = np.array(x0, dtype=float)
+    n, s = a.shape
+    remaining = budget - x.sum()
+    rate = lambda i, j: a[i, j] * (np.exp(-x[i, j] / k[i, j])  # noqa: E731
+                                   - np.exp(-(x[i, j] + step[j]) / k[i, j])) / step[j]
+    heap = [(-rate(i, j), i, j) for i in range(n) for j in range(s)]
+    heapq.heapify(heap)
+    while remaining > 0:
+        _, i, j = heapq.heappop(heap)
+        d = min(step[j], remaining)
+        x[i, j] += d
+        remaining -= d
+        heapq.heappush(heap, (-rate(i, j), i, j))
+    return x
+
+
+@given(st.integers(1, 8), st.integers(1, 3), st.floats(0.5, 60.0), st.integers(0, 10**6))
+def test_greedy_buys_what_the_one_by_one_buyer_buys(n, s, budget, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.lognormal(1.0, 1.0, (n, s))
+    k = rng.lognormal(0.0, 0.7, (n, s))
+    step = rng.uniform(0.2, 2.0, s)
+    x = allocate_greedy(a, k, budget, step=step)
+    ref = greedy_one_by_one(a, k, budget, step, np.zeros((n, s)))
+    # the same purchases; only rounding of the benefit rates could order exact ties differently
+    np.testing.assert_allclose(x, ref, rtol=1e-9, atol=1e-9 * budget)
+
+
+def test_greedy_fills_capped_enterprises_in_their_own_order():
+    a = np.array([[10.0, 1.0], [5.0, 5.0], [0.0, 0.0]])
+    k = np.ones((3, 2))
+    # the first enterprise is capped at 1.5: it buys its best service (rate falls to that of the
+    # other service only after ln 10 ≈ 2.3 yuan), the rest goes to the second enterprise, whose
+    # two services tie and alternate (first service first)
+    x = allocate_greedy(a, k, 4.0, upper=[1.5, np.inf, np.inf], step=0.5)
+    np.testing.assert_allclose(x, [[1.5, 0.0], [1.5, 1.0], [0.0, 0.0]])
+    # everything useful is full: the enterprise without benefit takes the rest
+    with pytest.warns(UnspentBudgetWarning):
+        x = allocate_greedy(a, k, 10.0, upper=[1.5, 2.0, 3.0], step=0.5)
+    np.testing.assert_allclose(x.sum(axis=1), [1.5, 2.0, 3.0])
+
+
+def test_greedy_at_scale_is_close_to_the_optimum():
+    rng = np.random.default_rng(11)
+    n, s = 20_000, 6
+    a = rng.gamma(2.0, 500.0, (n, s))
+    k = rng.lognormal(np.log(4000.0), 0.5, (n, s))
+    budget = 2_000.0 * n
+    x = allocate_greedy(a, k, budget, step=np.full(s, 500.0))
+    best = objective(a, k, allocate_optimal(a, k, budget))
+    assert x.sum() == pytest.approx(budget, rel=1e-10)
+    assert 0.99 * best < objective(a, k, x) <= best * (1 + 1e-12)

@@ -307,3 +307,34 @@ def test_strategy_premium_needs_premium(book):
     pf, lam, _ = book
     with pytest.raises(ValidationError, match="required for strategy='premium'"):
         allocate(pf, lam, 1000.0, strategy="premium")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 10**6), st.floats(0.0, 1.0))
+def test_weighted_totals_equal_the_weighted_sum_of_fractions(n, seed, funded):
+    # ResponseModel.totals (used by PlanEvaluation) against fractions summed by hand, per draw
+    from safeins.prevention import ServiceCatalog
+    from safeins.prevention.response import ResponseModel
+
+    rng = np.random.default_rng(seed)
+    cat = ServiceCatalog.load("default")
+    sectors = rng.choice(["mining", "construction", "transport", "fireworks"], n)
+    m = ResponseModel(cat, sectors, headcount=rng.integers(5, 900, n))
+    x = rng.gamma(1.0, 3000.0, (n, len(cat.codes))) * (rng.random((n, len(cat.codes))) < funded)
+    w = rng.gamma(1.0, 1.0, (n, 3))
+    params = m.draw(7, seed=seed)
+    F, V = m.fractions(x, params)
+    Ft, Vt = m.totals(x, w, params)
+    np.testing.assert_allclose(Ft, F @ w, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(Vt, V @ w, rtol=1e-12, atol=1e-15)
+    Fc, Vc = m.fractions(x)
+    Ftc, Vtc = m.totals(x, w)
+    np.testing.assert_allclose(Ftc, Fc @ w, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(Vtc, Vc @ w, rtol=1e-12, atol=1e-15)
+    # the grouped fractions equal the direct formula with gathered parameters
+    r = m.weight * params.r[:, m.group, :]
+    k = params.k[:, m.group, :] * m.size[:, None]
+    eff = r * -np.expm1(-x / k)
+    sev = m.channel == "severity"
+    np.testing.assert_allclose(F, eff[..., ~sev].sum(-1), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(V, eff[..., sev].sum(-1), rtol=1e-12, atol=1e-15)

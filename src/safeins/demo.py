@@ -233,7 +233,10 @@ def run_demo(synthetic: int | None = None, seed: int = 2015, share: float = 0.15
               f"Collected premium {q['final_premium'].sum():,.0f} yuan; expected accidents in "
               f"{book.policy_year} {lam.sum():,.0f} (trend-projected); prevention budget "
               f"{budget:,.0f} yuan.\n"
-              f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()))
+              f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()) + "\n"
+              + _total_line(t))
+    if progress:
+        print("  " + _total_line(t), flush=True)
     return DemoResult(header, tables, t, quotes, plan, freq, accm, pf)
 
 
@@ -247,6 +250,16 @@ def _trend_table(freq, book: PricedBook) -> pd.DataFrame:
         index=["annual trend factor", f"  {freq.ci:.0%} CI low", f"  {freq.ci:.0%} CI high",
                f"expected accidents {book.policy_year}", "  CI low (trend only)",
                "  CI high (trend only)"])
+
+
+def _total_line(t: dict[str, float]) -> str:
+    """The total time, as a multiple of loading and validating the data, and the largest step."""
+    total = sum(t.values())
+    load = t.get("load and validate", 0.0)
+    step = max(t, key=t.get)
+    ratio = f" = {total / load:.1f}x loading and validating the data" if load > 0 else ""
+    return (f"Total {total:.1f} s{ratio}; largest step: {step} ({t[step] / total:.0%} of the "
+            "total)")
 
 
 def _experience_tables(et: pd.DataFrame, acc) -> list[tuple[str, pd.DataFrame]]:

@@ -24,10 +24,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import fft as sfft
-from scipy.linalg import solve_triangular
 
+from .._base.lazy import lazy_module
 from .._base.rng import block_generator
+
+sfft = lazy_module("scipy.fft")
+linalg = lazy_module("scipy.linalg")
 
 __all__ = ["aliasing_bound", "convolution", "fft", "panjer", "simulate"]
 
@@ -244,7 +246,7 @@ def _recursion(a: float, b: float, c: float, start: float, f: np.ndarray, n: int
             M[0, :] = 0.0
             M[0, 0] = 1.0
             rhs[0] = start
-        g[lo:hi] = solve_triangular(M, rhs, lower=True, check_finite=False)
+        g[lo:hi] = linalg.solve_triangular(M, rhs, lower=True, check_finite=False)
 
     def rec(lo: int, hi: int) -> None:
         if hi - lo <= bsz:

@@ -19,10 +19,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
 
+from .._base.lazy import lazy_module
 from .._base.threads import limit_threads
 from ..errors import ConvergenceError
+
+optimize = lazy_module("scipy.optimize")
+special = lazy_module("scipy.special")
 
 __all__ = ["MLEResult", "fit_mle", "numerical_hessian"]
 

@@ -17,10 +17,12 @@ import itertools
 import math
 
 import numpy as np
-from scipy import integrate
 
+from .._base.lazy import lazy_module
 from .._base.rng import as_generator
 from ._checks import Parametric, check_levels, check_params
+
+integrate = lazy_module("scipy.integrate")
 
 __all__ = ["Severity", "quad_limited_moment", "quad_limited_moments"]
 

@@ -35,9 +35,9 @@ import math
 import warnings
 
 import numpy as np
-from scipy import integrate, special
 
 from .._base.guard import DEFAULT_CLAIM_LIMIT, check_work
+from .._base.lazy import lazy_module
 from .._base.results import ResultMixin
 from ..errors import DiscretizationWarning, Problem, Problems, ValidationError
 from . import _compound
@@ -46,6 +46,9 @@ from ._sevutil import as_severity_object, fast_rvs, is_finite
 from .coverage import AggregateCoverage, Coverage, CoveredSeverity
 from .discretization import METHODS as DISCRETIZATIONS
 from .discretization import discretize
+
+integrate = lazy_module("scipy.integrate")
+special = lazy_module("scipy.special")
 
 __all__ = ["METHODS", "Aggregate"]
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special, stats
 
+from .._base.lazy import lazy_module
 from ..errors import Problems, ValidationError
 from ._checks import check_levels, check_params
 from ._severity_base import Severity, quad_limited_moments
+
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 __all__ = ["Empirical", "Mixture", "ScipySeverity", "Spliced", "as_severity"]
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special, stats
 
+from .._base.lazy import lazy_module
 from .._base.results import ResultMixin
 from ..errors import ConvergenceError, Problem, Problems, ValidationError
 from ._mle import MLEResult, fit_mle
@@ -47,6 +47,9 @@ from .severity import (
     Pareto,
     Weibull,
 )
+
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 __all__ = ["SeverityFit", "compare_severity", "fit_severity"]
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, special, stats
 
+from .._base.lazy import lazy_module
 from .._base.results import ResultMixin
 from ..errors import ConvergenceError, Problems, ValidationError
 from . import frequency as _frequency_module
@@ -45,6 +45,10 @@ from .frequency import (
     ZeroModified,
     ZeroTruncated,
 )
+
+optimize = lazy_module("scipy.optimize")
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 __all__ = ["FrequencyFit", "fit_frequency"]
 

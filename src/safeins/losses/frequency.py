@@ -41,11 +41,14 @@ import math
 from functools import cached_property
 
 import numpy as np
-from scipy import special, stats
 
+from .._base.lazy import lazy_module
 from .._base.rng import as_generator
 from ..errors import Problems, ValidationError
 from ._checks import Parametric, check_levels, check_params
+
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 # fit_frequency, registered by freqfit.py (see FrequencyDistribution.fit)
 _FITTER = None

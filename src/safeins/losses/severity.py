@@ -38,10 +38,13 @@ import math
 from functools import cached_property
 
 import numpy as np
-from scipy import special, stats
 
+from .._base.lazy import lazy_module
 from ._checks import check_params
 from ._severity_base import Severity
+
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 __all__ = [
     "Burr",

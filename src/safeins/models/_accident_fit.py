@@ -153,6 +153,29 @@ class Pooler:
         self._code = {s: i for i, s in enumerate(present)}
         self.a_code = acc["sector"].map(self._code).to_numpy(dtype=np.int64)
         self.v_code = vic["sector"].map(self._code).to_numpy(dtype=np.int64)
+        # every sector's fit reads the same columns and selects the same pooling levels: the
+        # columns are converted once and the row masks kept (a sector set and band -> rows)
+        self._columns: dict = {}
+        self._masks: dict = {}
+
+    def column(self, table: str, name: str, dtype=None) -> np.ndarray:
+        """A column of the accident (``"a"``) or victim (``"v"``) table as a numpy array."""
+        key = (table, name, dtype)
+        if key not in self._columns:
+            frame = self.acc if table == "a" else self.vic
+            self._columns[key] = frame[name].to_numpy(dtype=dtype)
+        return self._columns[key]
+
+    def mask(self, table: str, members, band=None) -> np.ndarray:
+        """Rows of the accident or victim table in the sector set ``members`` (and ``band``)."""
+        key = (table, frozenset(members), band)
+        m = self._masks.get(key)
+        if m is None:
+            m = np.isin(self.a_code if table == "a" else self.v_code, self.codes_of(members))
+            if band is not None:
+                m &= self.column(table, "band") == band
+            self._masks[key] = m
+        return m
 
     def codes_of(self, members) -> np.ndarray:
         return np.array(sorted(self._code[s] for s in members), dtype=np.int64)
@@ -203,19 +226,14 @@ def _parent(code: str):
 
 def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
     """Fit every part for one sector (``None``: all sectors pooled)."""
-    A, V = pool.acc, pool.vic
-    a_sec, v_sec = pool.a_code, pool.v_code
-    a_band, v_band = A["band"].to_numpy(), V["band"].to_numpy()
-    v_role, v_out = V["role"].to_numpy(), V["outcome"].to_numpy()
-    n_emp, n_tp = A["n_emp"].to_numpy(), A["n_tp"].to_numpy()
+    v_role, v_out = pool.column("v", "role"), pool.column("v", "outcome")
+    n_emp, n_tp = pool.column("a", "n_emp"), pool.column("a", "n_tp")
 
     def amask(members, band=None):
-        m = np.isin(a_sec, pool.codes_of(members))
-        return m if band is None else m & (a_band == band)
+        return pool.mask("a", members, band)
 
     def vmask(members, band=None):
-        m = np.isin(v_sec, pool.codes_of(members))
-        return m if band is None else m & (v_band == band)
+        return pool.mask("v", members, band)
 
     p0 = pool.choose("p_no_employee", sector, None, lambda s, b: int(amask(s).sum()),
                      lambda s, b: float((n_emp[amask(s)] == 0).mean()))
@@ -245,7 +263,7 @@ def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
             outcome[(role, band)] = pool.choose(f"outcome:{role}", sector, band, n_of, fit)
 
     dis = v_out == "disability"
-    grades_all = V["disability_grade"].to_numpy()
+    grades_all = pool.column("v", "disability_grade")
 
     def fit_grades(s, b):
         g = grades_all[vmask(s) & dis].astype(np.int64)
@@ -256,7 +274,7 @@ def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
     grades = pool.choose("grades", sector, None, lambda s, b: int((vmask(s) & dis).sum()),
                          fit_grades)
 
-    med_all = V["medical_cost"].to_numpy(dtype=float)
+    med_all = pool.column("v", "medical_cost", float)
     medical = {}
     for o in OUTCOMES:
         medical[o] = pool.choose(
@@ -265,8 +283,8 @@ def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
             lambda s, b, o=o: fit_cost(med_all[vmask(s) & (v_out == o)], pool.severity_families))
 
     p_tp, tp_count, prop, rescue = {}, {}, {}, {}
-    prop_all = A["property_damage"].to_numpy(dtype=float)
-    resc_all = A["rescue_cost"].to_numpy(dtype=float)
+    prop_all = pool.column("a", "property_damage", float)
+    resc_all = pool.column("a", "rescue_cost", float)
     for band in bands:
         p_tp[band] = pool.choose("p_third_party", sector, band,
                                  lambda s, b: int(amask(s, b).sum()),

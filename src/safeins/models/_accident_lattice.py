@@ -74,15 +74,19 @@ def _cost(law, deductible: float, limit: float, h: float, n: int) -> np.ndarray:
     return out
 
 
-def _victim(params, role: str, band: str, cov, liability: float, h: float, n: int):
+def _medical(params, cov, h: float, n: int) -> dict:
+    """Lattice laws of the medical payout by outcome (the same for every band and role)."""
+    return {o: _cost(params.medical[o].value, cov.medical_deductible, cov.medical_per_person, h, n)
+            for o in ("death", "disability", "medical")}
+
+
+def _victim(params, role: str, band: str, cov, liability: float, h: float, n: int, med: dict):
     """Lattice law of one victim's payout (scheduled amount + medical payout)."""
     p = params.outcome[(role, band)].value
     grades = params.grades.value
     per = cov.third_party_per_person_limit if role == "third_party" else cov.per_person
     shares = np.asarray(cov.disability_shares, dtype=float)
     out = np.zeros(n)
-    med = {o: _cost(params.medical[o].value, cov.medical_deductible, cov.medical_per_person, h, n)
-           for o in ("death", "disability", "medical")}
     out += p[0] * _shift(med["death"], min(liability, per), h, n)
     for g in range(10):
         if grades[g] > 0 and p[1] > 0:
@@ -93,7 +97,14 @@ def _victim(params, role: str, band: str, cov, liability: float, h: float, n: in
 
 
 def _compound(pk: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
-    """Σ_k p_k Y^{*k} truncated to n points, by Horner's scheme."""
+    """Σ_k p_k Y^{*k} truncated to n points.
+
+    Two exact ways, the cheaper one is used. When the whole support of the compound (kmax
+    times that of Y) fits in a moderate FFT, the sum is evaluated once on the spectrum, by
+    Horner's scheme on the transform of Y (nothing wraps around: the transform is longer than
+    the support). Otherwise Horner's scheme runs on the lattice, ``p_0 + Y * (p_1 + Y * (...))``,
+    each product by FFT and cut back to n points (exact below n: every part is >= 0).
+    """
     kmax = len(pk) - 1
     while kmax > 0 and pk[kmax] == 0:
         kmax -= 1
@@ -101,10 +112,28 @@ def _compound(pk: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
     acc[0] = pk[kmax]
     if kmax == 0:
         return acc
-    length = sfft.next_fast_len(2 * n, real=True)
+    nz = np.flatnonzero(y[:n])
+    m = int(nz[-1]) + 1 if nz.size else 1
+    y = y[:m]
+    full = sfft.next_fast_len(kmax * (m - 1) + 1, real=True)
+    length = sfft.next_fast_len(min(n, kmax * (m - 1) + 1) + m - 1, real=True)
+    # work in units of one transform of `length`: Horner on the lattice costs 2 transforms per
+    # count; on the spectrum 2 transforms of `full` and one complex multiply-add per count
+    cost_lattice = 2.0 * kmax * length * math.log2(length)
+    cost_spectrum = 2.0 * full * math.log2(full) + 3.0 * kmax * full
+    if cost_spectrum < cost_lattice:
+        yhat = sfft.rfft(y, full)
+        shat = np.full_like(yhat, pk[kmax])
+        for k in range(kmax - 1, -1, -1):
+            shat *= yhat
+            shat += pk[k]
+        out = sfft.irfft(shat, full)[:n]
+        return np.concatenate([out, np.zeros(n - len(out))]) if len(out) < n else out
     yhat = sfft.rfft(y, length)
+    size = 1
     for k in range(kmax - 1, -1, -1):
-        acc = sfft.irfft(sfft.rfft(acc, length) * yhat, length)[:n]
+        size = min(n, size + m - 1)
+        acc[:size] = sfft.irfft(sfft.rfft(acc, length) * yhat, length)[:size]
         acc[0] += pk[k]
     return acc
 
@@ -170,17 +199,18 @@ def accident_lattice(params, cov, liability: float, edges, n: int = 2**14 + 1):
     total = np.zeros(n)
     x = h * np.arange(n)
     means = dict.fromkeys(("employees", "third_parties", "property", "rescue"), 0.0)
+    med = _medical(params, cov, h, n)
     for band, (pk, w) in bands.items():
         if w <= 0:
             continue
-        y_emp = _victim(params, "employee", band, cov, liability, h, n)
+        y_emp = _victim(params, "employee", band, cov, liability, h, n, med)
         emp = _compound(pk, y_emp, n)
         q = params.p_tp[band].value
         tpc = params.tp_count[band].value
         tp = np.zeros(n)
         tp[0] = 1.0
         if q > 0 and tpc is not None:
-            y_tp = _victim(params, "third_party", band, cov, liability, h, n)
+            y_tp = _victim(params, "third_party", band, cov, liability, h, n, med)
             kt = tpc.upper(1e-13)
             inner = _compound(np.concatenate([[0.0], tpc.pmf_array(kt)[1:]]), y_tp, n)
             if cov.third_party_per_accident is not None:

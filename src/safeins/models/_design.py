@@ -38,9 +38,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
+from .._base.lazy import lazy_module
 from ..errors import Problems
+
+pd = lazy_module("pandas")
 
 __all__ = ["OTHER_LEVEL", "Design", "FactorSpec"]
 

@@ -34,10 +34,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, stats
 
-from ..errors import ConfigError, Problems, SafeinsWarning, ValidationError
+from .._base.lazy import lazy_module
+from ..errors import ConfigError, ConvergenceError, Problems, SafeinsWarning, ValidationError
 from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relativities
 from ._glm_fit import (
     EngineFit,
@@ -48,6 +47,10 @@ from ._glm_fit import (
     poisson_deviance,
 )
 
+pd = lazy_module("pandas")
+optimize = lazy_module("scipy.optimize")
+stats = lazy_module("scipy.stats")
+
 __all__ = [
     "BoundaryWarning",
     "FrequencyGLM",
@@ -56,7 +59,25 @@ __all__ = [
 
 FAMILIES = ("poisson", "negbin", "zip", "zinb")
 ENGINES = ("auto", "statsmodels", "glum")
-AUTO_GLUM_ROWS = 200_000
+
+# engine="auto" compares the predicted CPU seconds of one fit (benchmarks/bench_glm.py, the
+# engine-cost table): statsmodels' IRLS on dense dummies grows with rows x columns^2, glum's on
+# the categorical design with rows x factors, after a larger fixed start-up cost.
+SM_COST = (0.007, 8e-9)    # seconds: fixed, per row x design column^2
+GLUM_COST = (0.018, 2e-7)  # seconds: fixed, per row x (rating factor + 1)
+
+
+def predicted_seconds(engine: str, rows: int, columns: int, factors: int) -> float:
+    """Predicted CPU seconds of a Poisson fit by ``engine`` (the cost model of ``auto``).
+
+    >>> predicted_seconds("glum", 100_000, 26, 3) < predicted_seconds("statsmodels", 100_000, 26, 3)
+    True
+    >>> predicted_seconds("statsmodels", 500, 26, 3) < predicted_seconds("glum", 500, 26, 3)
+    True
+    """
+    fixed, per = SM_COST if engine == "statsmodels" else GLUM_COST
+    work = rows * columns**2 if engine == "statsmodels" else rows * (factors + 1)
+    return fixed + per * work
 
 
 class BoundaryWarning(SafeinsWarning):
@@ -130,7 +151,8 @@ class FrequencyGLM:
         Base level per categorical factor; by default the level with the most enterprise-years
         (rows) that has events: exposure in different units cannot be added up.
     engine : {"auto", "statsmodels", "glum"}
-        ``auto`` uses glum above 200,000 rows when it is installed (Poisson and NB2 only).
+        ``auto`` uses glum when it is installed and its predicted fit time is the smaller
+        (:func:`predicted_seconds`: from a few thousand rows on; Poisson and NB2 only).
     alpha : float, optional
         Fixed NB2 dispersion; estimated when None.
     zero_factors : list of str, optional
@@ -283,19 +305,28 @@ class FrequencyGLM:
             raise ValidationError(self._what, [_problem(
                 "rows", n_fit, f"more rows than parameters ({n_par}) are needed")])
 
-        engine = self._pick_engine(n_fit)
+        engine = self._pick_engine(n_fit, design.n_columns, len(self.factors))
         yf, off = y[fit_rows], np.log(expo[fit_rows])
         if engine == "glum":
             Xt = design.tabmat(df, codes, rows=fit_rows) if design.specs else None
-            self._check_rank(design, Xt=Xt, n=n_fit)
-            res = self._fit_glum(Xt, yf, off)
+            try:
+                res = self._fit_glum(Xt, yf, off)
+            except (np.linalg.LinAlgError, ConvergenceError):
+                self._check_rank(design, Xt=Xt, n=n_fit)  # an aliased design: name the columns
+                raise
+            # the rank is checked on the information of the fit (X'WX with W > 0 has the rank of
+            # X'X): one X'WX less on large data than checking X'X first
+            self._check_rank(design, gram=res.info)
         else:
             X = design.dense(df, codes, rows=fit_rows)
             self._check_rank(design, X=X)
             Z = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
-            res = self._fit_statsmodels(X, yf, off, Z)
+            self._design_columns = (tuple(design.columns),
+                                    tuple(zdesign.columns) if zdesign else None)
+            with _threads_for(n_fit):  # BLAS threads: contention costs more than they save
+                res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
         if "year" in self.factors and pd.api.types.is_numeric_dtype(df["year"]):
@@ -335,7 +366,7 @@ class FrequencyGLM:
             p.add(column="data", value=0, rule="the table has no rows")
         return y, expo
 
-    def _pick_engine(self, n: int) -> str:
+    def _pick_engine(self, n: int, columns: int = 1, factors: int = 0) -> str:
         zi = self.family in ("zip", "zinb")
         if self.engine == "glum":
             if zi:
@@ -345,12 +376,17 @@ class FrequencyGLM:
                 raise ConfigError(f"{self._what}: engine='glum' needs glum: "
                                   "pip install 'safeins[glm]'")
             return "glum"
-        if self.engine == "auto" and not zi and n > AUTO_GLUM_ROWS and _glum_available():
+        # the prediction first: a small table never imports glum (seconds of imports)
+        if (self.engine == "auto" and not zi
+                and predicted_seconds("glum", n, columns, factors)
+                < predicted_seconds("statsmodels", n, columns, factors) and _glum_available()):
             return "glum"
         return "statsmodels"
 
-    def _check_rank(self, design: Design, X=None, Xt=None, n=None) -> None:
-        if X is not None:
+    def _check_rank(self, design: Design, X=None, Xt=None, n=None, gram=None) -> None:
+        if gram is not None:
+            pass
+        elif X is not None:
             gram = X.T @ X
         elif Xt is not None:
             from ._glm_fit import _information
@@ -377,7 +413,13 @@ class FrequencyGLM:
             res = _sm_glm(X, y, off, float(self.alpha), None, self._what)
             return EngineFit(np.asarray(res.params), np.asarray(res.cov_params()),
                              alpha=float(self.alpha))
-        return fit_statsmodels(self.family, X, y, off, Z, what=self._what)
+        # compare_frequency_models' fold fits: start from the full-data estimate, no covariance
+        opts = getattr(self, "_fold_options", None) or {}
+        start = opts.get("start")
+        if start is not None and opts.get("columns") != self._design_columns:
+            start = None  # another design (a level missing from the fold): the default start
+        return fit_statsmodels(self.family, X, y, off, Z, what=self._what, start=start,
+                               covariance=opts.get("covariance", True))
 
     def _fit_glum(self, Xt, y, off) -> EngineFit:
         with _threads_for(len(y)):
@@ -388,8 +430,8 @@ class FrequencyGLM:
             from ._glm_fit import _glum_fit, _newton_polish
 
             b = _glum_fit(Xt, y, off, float(self.alpha), None, self._what)
-            b, cov, _ = _newton_polish(Xt, y, off, b, float(self.alpha), self._what)
-            return EngineFit(b, cov, alpha=float(self.alpha))
+            b, cov, _, info = _newton_polish(Xt, y, off, b, float(self.alpha), self._what)
+            return EngineFit(b, cov, alpha=float(self.alpha), info=info)
         return fit_glum(self.family, Xt, y, off, what=self._what)
 
     # ------------------------------------------------------------------ fitted state

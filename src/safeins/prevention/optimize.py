@@ -24,7 +24,6 @@ machine precision.
 
 from __future__ import annotations
 
-import heapq
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -429,7 +428,14 @@ def allocate_greedy(a, k, budget, lower=0.0, upper=np.inf, *, step):
     increment ``step`` (scalar or one per service: typically the service's unit cost, scaled to
     nothing smaller) of the (enterprise, service) pair with the highest benefit per yuan of the
     increment, until the budget is spent; the last purchase is partial so that exactly the budget
-    is spent. Purchases are capped by each enterprise's upper bound.
+    is spent. An enterprise stops at its upper bound: the purchase that would cross it is cut to
+    fit. Ties are bought in the order of (enterprise, service).
+
+    The purchases are not made one by one. From a pair's starting spend x0, its m-th increment d
+    gains ``a e^(-x0/k) (1 - e^(-d/k)) e^(-m d/k)`` per ``d`` yuan: the log benefit per yuan falls
+    by exactly d/k per increment. So the purchases above a threshold t are counted in closed form
+    for every pair at once, t is found by bisection on the money they cost, and only the few
+    increments at the threshold are sorted and bought in order (O(n) per bisection step).
 
     >>> import numpy as np
     >>> x = allocate_greedy([4.0, 1.0], [1.0, 1.0], 3.0, step=0.5)
@@ -448,38 +454,152 @@ def allocate_greedy(a, k, budget, lower=0.0, upper=np.inf, *, step):
     with np.errstate(divide="ignore"):
         c = np.log(a) - np.log(k)
     x = _fill_rows(c, k, lo.copy())
-    tot = lo.copy()
     remaining = b - lo.sum()
-
-    def gain(i, j):
-        d = min(st[j], hi[i] - tot[i])
-        if d <= 0:
-            return 0.0, 0.0
-        g = a[i, j] * (np.exp(-x[i, j] / k[i, j]) - np.exp(-(x[i, j] + d) / k[i, j]))
-        return g / d, d
-
-    dd = np.minimum(st[None, :], np.maximum(hi - tot, 0)[:, None])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(dd > 0, a * (np.exp(-x / k) - np.exp(-(x + dd) / k)) / dd, 0.0)
-    heap = [(-rate[i, j], int(i), int(j)) for i, j in zip(*np.nonzero(dd > 0), strict=True)]
-    heapq.heapify(heap)
-    while remaining > 0 and heap:
-        _, i, j = heapq.heappop(heap)
-        r, d = gain(i, j)
-        if d <= 0:
-            continue
-        if heap and r < -heap[0][0]:
-            # lazy greedy: the stored rate was stale (the enterprise neared its cap); re-queue
-            heapq.heappush(heap, (-r, i, j))
-            continue
-        d = min(d, remaining)
-        x[i, j] += d
-        tot[i] += d
-        remaining -= d
-        r2, d2 = gain(i, j)
-        if d2 > 0:
-            heapq.heappush(heap, (-r2, i, j))
-    if remaining > 1e-9 * max(b, 1.0):
-        warnings.warn(f"{remaining:,.2f} of the budget {b:,.2f} is left unspent: every "
+    if remaining > 0:
+        _greedy_fill(_Ladder(a, k, x, st), x, hi - lo, remaining)
+    left = b - float(x.sum())
+    if left > 1e-9 * max(b, 1.0):
+        warnings.warn(f"{left:,.2f} of the budget {b:,.2f} is left unspent: every "
                       "enterprise is at its upper bound", UnspentBudgetWarning, stacklevel=2)
     return x[:, 0] if one_d else x
+
+
+class _Ladder:
+    """The increments of every (enterprise, service) pair: the m-th (m = 0, 1, ...) costs d_j and
+    has log benefit per yuan ``top - m * drop`` (-inf for a pair that gains nothing)."""
+
+    def __init__(self, a, k, x0, d):
+        self.d = d
+        self.drop = d / k
+        with np.errstate(divide="ignore"):
+            self.top = np.log(a) - x0 / k + np.log(-np.expm1(-self.drop)) - np.log(d)
+
+    def count(self, t, rows=slice(None)):
+        """Increments with log benefit per yuan >= t, per pair (t scalar or one per row)."""
+        top, drop = self.top[rows], self.drop[rows]
+        t = np.asarray(t, dtype=float)
+        t = t[:, None] if t.ndim == 1 else t
+        with np.errstate(invalid="ignore"):
+            m = np.floor((top - t) / drop) + 1.0
+        return np.where(top >= t, m, 0.0)
+
+    def money(self, t, rows=slice(None)):
+        """Cost of those increments per enterprise (yuan)."""
+        return self.count(t, rows) @ self.d
+
+    def steps(self, rows, t_lo, t_hi):
+        """The increments of ``rows`` with log benefit per yuan in [t_lo, t_hi) (one per row):
+        (row, service, log benefit per yuan), best first, ties by row then service."""
+        first = self.count(t_hi, rows)
+        many = (self.count(t_lo, rows) - first).astype(np.int64)
+        r, j = np.nonzero(many)
+        reps = many[r, j]
+        r, j = np.repeat(r, reps), np.repeat(j, reps)
+        m = first[r, j] + (np.arange(len(r)) - np.repeat(np.cumsum(reps) - reps, reps))
+        rate = self.top[rows][r, j] - m * self.drop[rows][r, j]
+        order = np.lexsort((j, r, -rate))
+        return r[order], j[order], rate[order]
+
+
+def _bracket(exceeds, between, top, limit: int = 2048):
+    """Per row, thresholds lo < hi with exceeds(lo) and not exceeds(hi) (``exceeds`` is
+    monotone: true for low thresholds) and at most ``limit`` increments between them."""
+    hi = np.asarray(top, dtype=float).copy()
+    width = np.ones_like(hi)
+    lo = hi - width
+    for _ in range(2100):
+        short = ~exceeds(lo)
+        if not short.any():
+            break
+        hi = np.where(short, lo, hi)  # lo did not exceed: a tighter upper end
+        width = np.where(short, 2.0 * width, width)
+        lo = np.where(short, hi - width, lo)
+    else:  # pragma: no cover - the money above a threshold grows without bound as it falls
+        raise ConvergenceError("allocate_greedy: could not bracket the threshold")
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        wide = (between(lo, hi) > limit) & (mid > lo) & (mid < hi)
+        if not wide.any():
+            break
+        up = exceeds(mid)
+        lo = np.where(wide & up, mid, lo)
+        hi = np.where(wide & ~up, mid, hi)
+    return lo, hi
+
+
+def _fill_capped(ladder: _Ladder, x, rows, room) -> None:
+    """Enterprises ``rows`` buy their own increments in order until ``room`` is used up."""
+    if not rows.size:
+        return
+    top = np.max(ladder.top[rows], axis=1) + 1.0
+    lo, hi = _bracket(lambda t: ladder.money(t, rows) > room,
+                      lambda lo, hi: (ladder.count(lo, rows) - ladder.count(hi, rows)).sum(axis=1),
+                      top, limit=64)
+    x[rows] += ladder.count(hi, rows) * ladder.d
+    left = room - ladder.money(hi, rows)
+    r, j, _ = ladder.steps(rows, lo, hi)
+    _take(x, rows[r], j, ladder.d[j], left[r], r, np.inf)
+
+
+def _take(x, i, j, d, room_of_i, group, budget) -> float:
+    """Buy increments (in the given order) of size d, each cut to its enterprise's room left
+    and to the budget left; returns the money spent."""
+    if not len(i):
+        return 0.0
+    # money an enterprise already bought earlier in this sequence
+    order = np.argsort(group, kind="stable")
+    cum = np.cumsum(d[order])
+    starts = np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]
+    first_cum = np.repeat(cum[starts] - d[order][starts], np.diff(np.r_[starts, len(order)]))
+    before = np.empty_like(cum)
+    before[order] = cum - d[order] - first_cum
+    allowed = np.clip(room_of_i - before, 0.0, d)
+    spent_before = np.cumsum(allowed) - allowed
+    amount = np.clip(budget - spent_before, 0.0, allowed)
+    np.add.at(x, (i, j), amount)
+    return float(amount.sum())
+
+
+def _greedy_fill(ladder: _Ladder, x, room, remaining) -> None:
+    """Buy increments in decreasing benefit per yuan, within ``room`` per enterprise, until
+    ``remaining`` is spent (or every enterprise is full); adds the purchases to ``x``."""
+    useful = np.isfinite(ladder.top).any(axis=1)
+    full_cap = np.isfinite(room[useful]).all() and room[useful].sum() <= remaining
+    if useful.any() and full_cap:
+        # every useful enterprise fills up before the budget is spent
+        rows = np.flatnonzero(useful & (room > 0))
+        _fill_capped(ladder, x, rows, room[rows])
+        remaining -= float(room[rows].sum())
+        room[rows] = 0.0
+    elif useful.any():
+        def spend(t):
+            return float(np.minimum(ladder.money(float(t[0])), room).sum())
+
+        top = float(np.max(ladder.top[useful])) + 1.0
+        lo, hi = _bracket(
+            lambda t: np.array([spend(t) > remaining]),
+            lambda lo, hi: np.array([(ladder.count(float(lo[0])) - ladder.count(float(hi[0])))
+                                     .sum()]),
+            np.array([top]))
+        lo, hi = float(lo[0]), float(hi[0])
+        sure = ladder.money(hi)
+        over = sure > room
+        # enterprises whose increments above hi already exceed their room fill up on their own
+        rows = np.flatnonzero(over & (room > 0))
+        _fill_capped(ladder, x, rows, room[rows])
+        remaining -= float(room[rows].sum())
+        room[rows] = 0.0
+        ok = np.flatnonzero(~over)
+        x[ok] += ladder.count(hi, ok) * ladder.d
+        room[ok] -= sure[ok]
+        remaining -= float(sure[ok].sum())
+        # the increments between lo and hi, best first, cut at each cap and at the budget
+        r, j, _ = ladder.steps(ok, np.full(len(ok), lo), np.full(len(ok), hi))
+        remaining -= _take(x, ok[r], j, ladder.d[j], room[ok[r]], r, remaining)
+        return
+    if remaining > 1e-12 and (room > 0).any():
+        # only pairs without benefit are left: a greedy buyer fills them in the order of
+        # (enterprise, service), each enterprise up to its bound (its first service takes it)
+        idle = np.flatnonzero(room > 0)
+        before = np.cumsum(room[idle]) - room[idle]
+        x[idle, 0] += np.clip(remaining - before, 0.0, room[idle])

@@ -32,6 +32,7 @@ its expected reduction (the insurer tailors each service plan, AQ 9010-2019 §6)
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -131,6 +132,28 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
     >>> round(float(plan.spend.sum()), 2)   # spends exactly the budget
     20000.0
     """
+    ctx = _prepare(portfolio, lam, budget, (strategy,), services=services, catalog=catalog,
+                   loss_per_accident=loss_per_accident, deaths_per_accident=deaths_per_accident,
+                   premium=premium, min_per_enterprise=min_per_enterprise,
+                   max_per_enterprise=max_per_enterprise, max_share=max_share,
+                   hazard_share=hazard_share, objective=objective, by=by,
+                   tier_thresholds=tier_thresholds, tier_by=tier_by, tier_weights=tier_weights,
+                   greedy_step=greedy_step)
+    return _plan(ctx, strategy)
+
+
+_ALLOCATE_DEFAULTS = {name: par.default for name, par in
+                      inspect.signature(allocate).parameters.items()
+                      if par.kind is inspect.Parameter.KEYWORD_ONLY and name != "strategy"}
+_ALLOCATE_OPTIONS = frozenset(_ALLOCATE_DEFAULTS)
+
+
+def _prepare(portfolio, lam, budget, strategies, *, services, catalog, loss_per_accident,
+             deaths_per_accident, premium, min_per_enterprise, max_per_enterprise, max_share,
+             hazard_share, objective, by, tier_thresholds, tier_by, tier_weights,
+             greedy_step) -> dict:
+    """Validate the inputs of :func:`allocate` once for ``strategies`` and build what every
+    strategy shares (aligned arrays, the response model, the coefficients)."""
     problems: list[Problem] = []
     frame = enterprise_frame(portfolio)
     idx = frame.index
@@ -153,8 +176,9 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
     hz = _collect(problems, align, hazard_share, idx, "hazard_share", sector=sector, allow_none=True)
     if hz is not None and np.any(hz > 1):
         problems.append(Problem(None, "hazard_share", float(hz.max()), "a share between 0 and 1"))
-    if strategy not in STRATEGIES:
-        problems.append(Problem(None, "strategy", strategy, f"one of {', '.join(STRATEGIES)}"))
+    for strategy in strategies:
+        if strategy not in STRATEGIES:
+            problems.append(Problem(None, "strategy", strategy, f"one of {', '.join(STRATEGIES)}"))
     if objective is None:
         objective = "loss" if loss is not None else "accidents"
     if objective not in OBJECTIVES:
@@ -163,11 +187,11 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
         problems.append(Problem(None, "loss_per_accident", None, "required for objective='loss'"))
     elif objective == "deaths" and deaths_per_accident is None:
         problems.append(Problem(None, "deaths_per_accident", None, "required for objective='deaths'"))
-    if strategy == "premium" and premium is None:
+    if "premium" in strategies and premium is None:
         problems.append(Problem(None, "premium", None, "required for strategy='premium'"))
     if max_share is not None and not (np.ndim(max_share) == 0 and 0 < float(max_share) <= 1):
         problems.append(Problem(None, "max_share", max_share, "a fraction in (0, 1]"))
-    if strategy == "risk_tier":
+    if "risk_tier" in strategies:
         problems.extend(_tier_problems(tier_thresholds, tier_by, tier_weights))
     if lo is not None and hi is not None:
         for i in np.flatnonzero(hi < lo):
@@ -205,9 +229,23 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
             "deaths": lam0 * (deaths if deaths is not None else 1.0)}[objective]
     a, k = model.coefficients(base, objective)
     exp_loss = lam0 * loss if loss is not None else lam0
-    tiers = _tiers(exp_loss, tier_thresholds, tier_by) if strategy == "risk_tier" else None
+    tiers = _tiers(exp_loss, tier_thresholds, tier_by) if "risk_tier" in strategies else None
     step = (np.array([cat.services[s].unit_cost for s in cat.codes]) if greedy_step is None
             else greedy_step)
+    return dict(frame=frame, idx=idx, n=n, sector=sector, cat=cat, model=model, a=a, k=k,
+                lam0=lam0, loss=loss, deaths=deaths, prem=prem, lo=lo, hi=hi, groups=groups,
+                budgets=budgets, by=by, max_share=max_share, objective=objective,
+                exp_loss=exp_loss, tiers=tiers, tier_weights=tier_weights, step=step)
+
+
+def _plan(ctx: dict, strategy: str) -> AllocationPlan:
+    """The plan of one strategy on inputs checked by :func:`_prepare`."""
+    frame, n, cat, a, k = (ctx[key] for key in ("frame", "n", "cat", "a", "k"))
+    lo, hi, prem, groups, budgets, by = (ctx[key] for key in ("lo", "hi", "prem", "groups",
+                                                             "budgets", "by"))
+    max_share, exp_loss, step, tier_weights = (ctx[key] for key in ("max_share", "exp_loss",
+                                                                   "step", "tier_weights"))
+    tiers = ctx["tiers"] if strategy == "risk_tier" else None
 
     x = np.zeros((n, len(cat.codes)))
     unspent = {}
@@ -229,13 +267,14 @@ def allocate(portfolio, lam, budget, *, strategy: str = "optimal", services=None
                          "upper bound (raise max_per_enterprise / max_share or carry it over)")
         for w in caught:
             if not issubclass(w.category, UnspentBudgetWarning):
-                warnings.warn(w.message, w.category, stacklevel=2)
+                warnings.warn(w.message, w.category, stacklevel=3)
     for note in notes:
-        warnings.warn(note, UnspentBudgetWarning, stacklevel=2)
+        warnings.warn(note, UnspentBudgetWarning, stacklevel=3)
     return AllocationPlan(
-        frame=frame, sector=sector, model=model, spend=x, lam0=lam0, loss=loss, deaths=deaths,
-        premium=prem, strategy=strategy, objective=objective, budgets=budgets, by=by,
-        groups=groups, lower=lo, upper=hi, unspent=unspent, notes=notes, tiers=tiers)
+        frame=frame, sector=ctx["sector"], model=ctx["model"], spend=x, lam0=ctx["lam0"],
+        loss=ctx["loss"], deaths=ctx["deaths"], premium=prem, strategy=strategy,
+        objective=ctx["objective"], budgets=budgets, by=by, groups=groups, lower=lo, upper=hi,
+        unspent=unspent, notes=notes, tiers=tiers)
 
 
 def _budgets(budget, frame, by):
@@ -541,16 +580,9 @@ class PlanEvaluation(ResultMixin):
         self.level = level
         self.n_draws = int(n_draws)
         m = plan.model
-        central = self._metrics(*m.fractions(plan.x))
-        params = m.draw(n_draws, seed)
-        draws = {name: np.empty(n_draws) for name in self.metrics}
-        chunk = max(1, int(2e6 // max(plan.x.size, 1)))
-        for start in range(0, n_draws, chunk):
-            stop = min(n_draws, start + chunk)
-            sub = type(params)(params.r[start:stop], params.k[start:stop])
-            vals = self._metrics(*m.fractions(plan.x, sub))
-            for name in self.metrics:
-                draws[name][start:stop] = vals[name]
+        weights = self._weights()
+        central = self._metrics(*m.totals(plan.x, weights))
+        draws = self._metrics(*m.totals(plan.x, weights, m.draw(n_draws, seed)))
         self.draws = pd.DataFrame(draws)
         q = (1 - level) / 2
         self.table = pd.DataFrame({
@@ -560,18 +592,25 @@ class PlanEvaluation(ResultMixin):
             "upper": self.draws.quantile(1 - q),
         }).loc[list(self.metrics)]
 
-    def _metrics(self, F, V):
+    def _weights(self) -> np.ndarray:
+        """Per-enterprise weights of the totals: λ0 (accidents), λ0 d (deaths), λ0 L (loss)."""
         p = self.plan
-        lam0 = p.lam0
+        ones = np.ones_like(p.lam0)
+        return np.column_stack([p.lam0, p.lam0 * (p.deaths if p.deaths is not None else ones),
+                                p.lam0 * (p.loss if p.loss is not None else ones)])
+
+    def _metrics(self, F, V):
+        """Metrics from the weighted totals of :meth:`ResponseModel.totals` (last axis: the
+        three weights of :meth:`_weights`)."""
+        p = self.plan
         spent = p.spent
-        out = {"spend": np.full(np.shape(F)[:-1] or (1,), spent),
-               "accidents_avoided": np.atleast_1d((lam0 * F).sum(axis=-1))}
+        F, V = np.atleast_2d(F), np.atleast_2d(V)
+        out = {"spend": np.full(len(F), spent), "accidents_avoided": F[:, 0]}
         nan = np.full_like(out["accidents_avoided"], np.nan)
-        out["deaths_avoided"] = (np.atleast_1d((lam0 * p.deaths * (F + V)).sum(axis=-1))
-                                 if p.deaths is not None else nan)
+        out["deaths_avoided"] = F[:, 1] + V[:, 1] if p.deaths is not None else nan
         if p.loss is not None:
-            el = lam0 * p.loss
-            avoided = np.atleast_1d((el * (F + V)).sum(axis=-1))
+            el = p.lam0 * p.loss
+            avoided = F[:, 2] + V[:, 2]
             out["losses_avoided"] = avoided
             out["benefit_cost"] = avoided / spent if spent > 0 else nan
             if p.premium is not None and p.premium.sum() > 0:
@@ -719,9 +758,16 @@ def compare_strategies(portfolio, lam, budget, strategies=STRATEGIES, *, n_draws
     if bad or not strategies:
         raise ValidationError("compare_strategies", [Problem(None, "strategies", bad or strategies,
                                                              f"a list of {', '.join(STRATEGIES)}")])
+    unknown = set(kwargs) - _ALLOCATE_OPTIONS
+    if unknown:
+        raise ValidationError("compare_strategies", [Problem(
+            None, "kwargs", sorted(unknown), f"options of allocate: {', '.join(sorted(_ALLOCATE_OPTIONS))}")])
+    # the inputs are checked and aligned once; every strategy solves on the same arrays
+    options = {**_ALLOCATE_DEFAULTS, **kwargs}
+    ctx = _prepare(portfolio, lam, budget, tuple(strategies), **options)
     plans, evals, rows = {}, {}, {}
     for s in strategies:
-        plan = allocate(portfolio, lam, budget, strategy=s, **kwargs)
+        plan = _plan(ctx, s)
         ev = plan.evaluate(n_draws=n_draws, seed=seed, level=level)
         plans[s], evals[s] = plan, ev
         t = ev.table

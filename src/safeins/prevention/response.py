@@ -269,10 +269,86 @@ class ResponseModel:
         ``lag`` keeps only the services with that lag (None: all).
         """
         x = np.asarray(x, dtype=float)
-        r = self.r_max(params)
-        k = self.k_yuan(params)
-        eff = r * -np.expm1(-x / k)
-        if lag is not None:
-            eff = np.where(self.lag == lag, eff, 0.0)
+        p = params or self.central()
+        z = x / self.size[:, None]  # spend per unit of k's reference size: k_is = k_gs × size_i
+        freq, sev = self._masks(lag)
+        if p.r.ndim == 2:
+            eff = self.weight * p.r[self.group] * -np.expm1(-z / p.k[self.group])
+            return eff @ freq, eff @ sev
+        # one block per sector group: r and k broadcast over the group's enterprises instead of
+        # being gathered into (draws, n, services) arrays on every call
+        shape = (p.r.shape[0], self.n)
+        F, V = np.empty(shape), np.empty(shape)
+        for g, rows in enumerate(self._rows):
+            eff = -np.expm1(-z[rows][None] / p.k[:, g, None, :])
+            eff *= p.r[:, g, None, :]
+            eff *= self.weight[rows][None]
+            F[:, rows] = eff @ freq
+            V[:, rows] = eff @ sev
+        return F, V
+
+    def totals(self, x, weights, params: Params | None = None, lag: int | None = None):
+        """Σ_i weights_iw F_i and Σ_i weights_iw V_i, shape (draws, W) (drawn ``params``) or (W,).
+
+        The same numbers as weighting :meth:`fractions` and summing over enterprises, computed on
+        the (enterprise, service) pairs with spend only (nothing is removed where nothing is
+        spent) and reduced by a matrix product per (sector group, service): the cost is one
+        ``expm1`` per draw and funded pair, never a (draws, n, services) array.
+
+        >>> cat = ServiceCatalog.load("default").select(["hazard_investigation", "drills"])
+        >>> m = ResponseModel(cat, ["mining", "construction"], headcount=[100, 400])
+        >>> x = [[8000.0, 0.0], [0.0, 3000.0]]
+        >>> F, V = m.fractions(x)
+        >>> Ft, Vt = m.totals(x, [[1.0], [2.0]])
+        >>> bool(np.isclose(Ft[0], F[0] + 2 * F[1]) and np.isclose(Vt[0], V[0] + 2 * V[1]))
+        True
+        """
+        x = np.asarray(x, dtype=float)
+        w = np.asarray(weights, dtype=float)
+        w = w[:, None] if w.ndim == 1 else w
+        p = params or self.central()
+        drawn = p.r.ndim == 3
+        r = p.r if drawn else p.r[None]
+        k = p.k if drawn else p.k[None]
+        n_draws = r.shape[0]
+        z = x / self.size[:, None]
+        freq, sev = self._masks(lag)
+        F = np.zeros((n_draws, w.shape[1]))
+        V = np.zeros((n_draws, w.shape[1]))
+        # rows per block so that a (draws, rows) block stays near 2^21 numbers (16 MiB)
+        block = max(1, (1 << 21) // n_draws)
+        for s in range(len(self.services)):
+            if not (freq[s] or sev[s]):
+                continue
+            out = F if freq[s] else V
+            funded = z[:, s] > 0
+            for g, rows in enumerate(self._rows):
+                sub = rows[funded[rows]]
+                if not sub.size:
+                    continue
+                c = w[sub] * self.weight[sub, s][:, None]
+                neg_inv_k = -1.0 / k[:, g, s]
+                acc = np.zeros((n_draws, w.shape[1]))
+                for lo in range(0, sub.size, block):
+                    part = slice(lo, lo + block)
+                    e = np.multiply.outer(neg_inv_k, z[sub[part], s])
+                    np.expm1(e, out=e)
+                    acc -= e @ c[part]
+                out += acc * r[:, g, s][:, None]
+        return (F, V) if drawn else (F[0], V[0])
+
+    def _masks(self, lag):
+        """0/1 vectors over services: frequency and hazard channels; severity (``lag`` kept)."""
+        keep = np.ones(len(self.services), bool) if lag is None else self.lag == lag
         sev = self.channel == "severity"
-        return eff[..., ~sev].sum(axis=-1), eff[..., sev].sum(axis=-1)
+        return (keep & ~sev).astype(float), (keep & sev).astype(float)
+
+    @property
+    def _rows(self) -> list[np.ndarray]:
+        """Enterprise rows of each sector group (computed once)."""
+        rows = self.__dict__.get("_rows_cache")
+        if rows is None:
+            order = np.argsort(self.group, kind="stable")
+            cuts = np.searchsorted(self.group[order], np.arange(1, len(self.groups)))
+            rows = self.__dict__["_rows_cache"] = np.split(order, cuts)
+        return rows
