@@ -116,6 +116,14 @@ _EXPORTS: dict[str, str] = {
     "allocate_greedy": "safeins.prevention",
     "split_within": "safeins.prevention",
     "compare_strategies": "safeins.prevention",
+    # simulation and stress tests
+    "Scheme": "safeins.stress",
+    "Scenario": "safeins.stress",
+    "stress_test": "safeins.stress",
+    "compare": "safeins.stress",
+    "StressResult": "safeins.stress",
+    "Comparison": "safeins.stress",
+    "SimulationResult": "safeins.simulation",
 }
 
 # modules reachable as attributes under a short name: si.sectors is safeins.domain.sectors,
@@ -133,6 +141,7 @@ _MODULES: dict[str, str] = {
     "prevention": "safeins.prevention",
     "plotting": "safeins._base.plotting",
     "demo": "safeins.demo",
+    "scenarios": "safeins.stress.scenarios",
 }
 
 __all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])
