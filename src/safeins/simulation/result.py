@@ -35,7 +35,6 @@ import pandas as pd
 
 from .._base.results import ResultMixin
 from ..errors import Problem, ValidationError
-from .engine import PER_YEAR
 from .spec import GRADE_NAMES, Reinsurance
 
 __all__ = ["PLOTS", "SimulationMeta", "SimulationResult"]
@@ -100,6 +99,7 @@ class SimulationResult(ResultMixin):
     :meth:`summary` and :meth:`plot` read them.
 
     >>> import numpy as np
+    >>> from safeins.simulation.engine import PER_YEAR
     >>> raw = {k: np.full((2, 1), 5.0) for k in PER_YEAR}
     >>> meta = SimulationMeta(years=(2024,), sectors=("trade",), first_year=2024, commission=0.1,
     ...                       expenses=0.0, capital=0.0, burden=np.array([1e3]))

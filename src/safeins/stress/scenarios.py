@@ -12,9 +12,10 @@ Named scenarios (:func:`named`): ``baseline`` (nothing changes), ``catastrophe``
 accident with 30 deaths at the largest hazardous-chemicals enterprise in year 2), ``no_prevention``
 (the fund is not spent), ``weak_prevention`` (services remove half the effect assumed),
 ``common_shock`` (a year-to-year swing of every rate; coefficient of variation 0.06, the spread of
-year-on-year changes of China's work-safety deaths, see docs/stress.md), ``credit_drift`` (2 % of enterprises lose one credit grade a
-year), ``take_up_drop`` (take-up falls to 85 % from year 2), ``limit_2025`` (the per-person floor
-rises from 300,000 to 400,000 yuan from year 2 and costs grow with income by 5 % a year).
+year-on-year changes of China's work-safety deaths, see docs/stress.md), ``credit_drift`` (2 % of
+enterprises lose one credit grade a year), ``take_up_drop`` (take-up falls to 85 % from year 2),
+``limit_2025`` (the per-person floor rises from 300,000 to 400,000 yuan from year 2 and costs grow
+with income by 5 % a year).
 
 >>> s = named("catastrophe") + frequency_shock(1.5, sector="mining", from_year=3)
 >>> s.name, len(s.extra_accidents), s.frequency_shocks[0].factor
