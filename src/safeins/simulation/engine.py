@@ -275,7 +275,8 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
             amount = amount * ratio[np.cumsum(new) - 1]
         else:
             amount = np.minimum(amount, agg[ent])
-        amount *= tu
+        if tu != 1.0:
+            amount *= tu
         if re.xl_limit > 0:
             xl = np.clip((1 - re.quota_share) * amount - re.xl_retention, 0.0, re.xl_limit)
             out["xl_recovery"][:, y] = np.bincount(sim, xl, minlength=bs)

@@ -69,18 +69,14 @@ class Prepared:
         data = _data(scheme)
         frame = data.portfolio.frame
         mask = np.ones(len(frame), dtype=bool)
-        if scheme.book.regions:
-            known = set(frame["region"].astype(str))
-            for r in scheme.book.regions:
-                p.check(r in known, column="book.regions", value=r,
-                        rule=f"a region of the book: {', '.join(sorted(known))}")
-            mask &= frame["region"].astype(str).isin(scheme.book.regions).to_numpy()
-        if scheme.book.sectors:
-            known = set(frame["sector"].astype(str))
-            for s in scheme.book.sectors:
-                p.check(s in known, column="book.sectors", value=s,
-                        rule=f"a sector of the book: {', '.join(sorted(known))}")
-            mask &= frame["sector"].astype(str).isin(scheme.book.sectors).to_numpy()
+        for column, wanted in (("region", scheme.book.regions), ("sector", scheme.book.sectors)):
+            if wanted:   # a subset of the book; every name must exist
+                values = frame[column].astype(str)
+                known = set(values)
+                for v in wanted:
+                    p.check(v in known, column=f"book.{column}s", value=v,
+                            rule=f"a {column} of the book: {', '.join(sorted(known))}")
+                mask &= values.isin(wanted).to_numpy()
         p.raise_if_any()
         p.check(mask.any(), column="book", value="(empty)", rule="the selection keeps no enterprise")
         p.raise_if_any()
