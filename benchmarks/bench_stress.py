@@ -16,8 +16,8 @@ Cases (issue 12):
 3. **Dask**: the same case on a LocalCluster with 1 and 2 worker processes (one thread each).
 4. **A million enterprises x 1,000 simulations** (5 years) on a 2-worker LocalCluster: the Ningbo
    book's arrays replicated to 1,000,000 enterprises (building a million-enterprise data set, fitting
-   and pricing it through the library took over 25 minutes of this shared machine without
-   finishing, so the case measures the engine alone); time, workers' peak memory.
+   and pricing it through the library ran 18 minutes on this shared machine without finishing, so
+   the case measures the engine alone); time, workers' peak memory.
 
 The machine is shared: the load average (``os.getloadavg``) is recorded before and after each case.
 """
@@ -78,7 +78,7 @@ def dask_run(spec, eff, n_sims, seed, workers):
     from safeins.simulation.backends import run
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         client.run(lambda: None)   # workers up before the clock starts
         t = time.perf_counter()
         out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=250, backend="dask",

@@ -65,7 +65,7 @@ def test_identical_on_a_dask_local_cluster(scheme):
 
     local = si.stress_test(scheme, ["baseline", "catastrophe"], years=2, n_sims=100, seed=3,
                            chunk_size=50, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             Client(cl) as client:
         remote = si.stress_test(scheme, ["baseline", "catastrophe"], years=2, n_sims=100, seed=3,
                                 chunk_size=50, backend="dask", client=client, progress=False)
@@ -245,8 +245,12 @@ def test_results_tables_and_plots(runs):
                       runs.raw["baseline"]["deaths"][:, 0].mean())
     ins = runs.to_frame("insurers")
     assert np.isclose(ins[(ins.scenario == "baseline") & (ins.year == yr)]["share"].sum(), 1.0)
+    import matplotlib.pyplot as plt
+
     for kind in ("loss_ratio", "exceedance", "capital", "deaths"):
-        assert runs.plot(kind).get_title()
+        ax = runs.plot(kind)
+        assert ax.get_title() and ax.get_legend() is not None
+        plt.close(ax.figure)
     assert "<table" in runs._repr_html_()
     with pytest.raises(ValidationError):
         runs.plot("pie")
@@ -275,6 +279,8 @@ def test_compare_two_schemes(runs, scheme):
     row = f[(f["measure"] == "fund_spent_mean") & (f["year"] == runs.meta.years[0])].iloc[0]
     assert row["other"] < row["zhejiang-2025"]
     assert np.isclose(row["difference"], row["other"] - row["zhejiang-2025"])
-    assert c.plot().get_title()
+    ax = c.plot()
+    assert ax.get_title()
+    ax.figure.clf()
     with pytest.raises(ValidationError):
         si.compare(runs, "not a result")

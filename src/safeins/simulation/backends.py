@@ -98,7 +98,7 @@ def _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar):
     own = None
     if client is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = own = Client(cluster)
     try:
         spec_f = client.scatter(spec, broadcast=True)
