@@ -73,12 +73,14 @@ def floor_run(counts_per_block, seed):
 
 
 def dask_run(spec, eff, n_sims, seed, workers):
+    import dask
     from dask.distributed import Client, LocalCluster
 
-    from safeins.simulation.backends import run
+    from safeins.simulation.backends import WORKER_ENVIRON, run
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    env = {"distributed.nanny.pre-spawn-environ." + k: v for k, v in WORKER_ENVIRON.items()}
+    with dask.config.set(env), LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=":0") as cluster, Client(cluster) as client:
         client.run(lambda: None)   # workers up before the clock starts
         t = time.perf_counter()
         out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=250, backend="dask",

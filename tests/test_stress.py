@@ -72,6 +72,13 @@ def test_identical_on_a_dask_local_cluster(scheme):
     _same(local, remote)
 
 
+def test_identical_on_a_local_cluster_started_for_the_user(scheme):
+    local = si.stress_test(scheme, "baseline", years=1, n_sims=50, seed=4, progress=False)
+    remote = si.stress_test(scheme, "baseline", years=1, n_sims=50, seed=4, backend="dask",
+                            n_workers=1, progress=False)
+    _same(local, remote)
+
+
 def test_catastrophe_minus_baseline_is_the_accident_insured_loss(scheme, runs):
     base, cat = runs.raw["baseline"], runs.raw["catastrophe"]
     for k in base:   # year 1 is identical in every quantity
