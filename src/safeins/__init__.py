@@ -128,6 +128,14 @@ _EXPORTS: dict[str, str] = {
     "demo_report": "safeins.report",
     "stress_section": "safeins.report",
     "Summary": "safeins._base.results",
+    # simulation and stress tests
+    "Scheme": "safeins.stress",
+    "Scenario": "safeins.stress",
+    "stress_test": "safeins.stress",
+    "compare": "safeins.stress",
+    "StressResult": "safeins.stress",
+    "Comparison": "safeins.stress",
+    "SimulationResult": "safeins.simulation",
 }
 
 # modules reachable as attributes under a short name: si.sectors is safeins.domain.sectors,
@@ -146,6 +154,7 @@ _MODULES: dict[str, str] = {
     "plotting": "safeins._base.plotting",
     "demo": "safeins.demo",
     "report": "safeins.report",
+    "scenarios": "safeins.stress.scenarios",
 }
 
 __all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])

@@ -1,0 +1,208 @@
+"""The engine's building blocks: sorted uniforms, the guide-table search, merges, credit events, and
+a hand-built book whose results are known in closed form."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safeins.simulation import engine
+from safeins.simulation.backends import run, seed_key, size_guard
+from safeins.simulation.result import SimulationMeta, SimulationResult
+from safeins.simulation.spec import (
+    AccidentBank,
+    BookArrays,
+    Effects,
+    EngineSpec,
+    Finance,
+    FloatingTables,
+    Reinsurance,
+)
+
+
+def test_sorted_uniforms_are_sorted_per_simulation_and_uniform():
+    rng = np.random.default_rng(1)
+    counts = np.array([0, 5, 20_000, 1, 3])
+    u, sim = engine._sorted_uniforms(rng, counts)
+    assert np.array_equal(np.bincount(sim, minlength=5), counts)
+    for s in range(5):
+        us = u[sim == s]
+        assert np.all(np.diff(us) >= 0) and np.all((us >= 0) & (us < 1))
+    big = u[sim == 2]
+    # Kolmogorov–Smirnov distance of 20,000 uniforms: far below 1.63 / sqrt(n) (1 % level)
+    ks = np.max(np.abs(np.arange(1, len(big) + 1) / len(big) - big))
+    assert ks < 1.63 / np.sqrt(len(big))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
+def test_guide_table_finds_what_searchsorted_finds(weights, seed):
+    w = np.asarray(weights)
+    if w.sum() <= 0:
+        w = w + 1.0
+    eff = _effects(len(w), weights=w)
+    yr = engine._Year(eff, 0)
+    u = np.sort(np.random.default_rng(seed).random(500))
+    x = u * yr.total
+    expected = np.minimum(np.searchsorted(yr.cum, x, side="right"), len(w) - 1)
+    np.testing.assert_array_equal(yr.locate(u, x), expected)
+    assert np.all(w[yr.locate(u, x)] > 0)        # an enterprise without risk is never hit
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 50), max_size=30), st.lists(st.integers(0, 50), max_size=30))
+def test_merge_is_the_sorted_union(a, b):
+    a, b = np.unique(np.asarray(a, np.int64)), np.unique(np.asarray(b, np.int64))
+    np.testing.assert_array_equal(engine._merge(a, b), np.union1d(a, b))
+
+
+def _book(n=4, headcount=10.0):
+    return BookArrays(
+        ids=np.array([f"E{i}" for i in range(n)], dtype=object), sector=np.zeros(n, np.int64),
+        sectors=("trade",), region=np.zeros(n, np.int64), regions=("r",),
+        headcount=np.full(n, headcount), burden_base=np.full(n, 1e6), credit=np.ones(n, np.int64),
+        base_premium=np.full(n, 1000.0), premium_year1=np.full(n, 1000.0),
+        per_accident_limit=np.full(n, 1e9), aggregate_limit=np.full(n, 1e9),
+        rescue_limit=np.full(n, 1e9))
+
+
+def _bank(size=256):
+    # every bank accident: one death, 100 yuan covered, 10 yuan of rescue
+    return AccidentBank(size=size, deaths=np.ones(size, np.int64), serious=np.zeros(size, np.int64),
+                        grade=np.zeros(size, np.int8))
+
+
+def _effects(n, weights=None, accept=None, years=1, extra=(), track=()):
+    w = np.full(n, 0.5) if weights is None else np.asarray(weights, dtype=float)
+    a = np.ones(n) if accept is None else np.asarray(accept, dtype=float)
+    return Effects(name="t", weights=np.tile(w, (years, 1)), accept=np.tile(a, (years, 1)),
+                   severity=np.ones((years, n)), fund_spend=np.zeros(years), fund_budget_share=0.0,
+                   covered=np.full((years, 256), 100.0), rescue=np.full((years, 256), 10.0),
+                   extra=extra, track=track)
+
+
+def _spec(n=4, years=2, floating=None, transition=None):
+    return EngineSpec(book=_book(n), floating=floating or FloatingTables.flat(n), bank=_bank(),
+                      reinsurance=Reinsurance(), finance=Finance(commission=0.0, expenses=0.0, capital=0.0),
+                      years=years, first_year=2024, transition=transition)
+
+
+def test_a_known_book_gives_poisson_counts_and_fixed_costs():
+    spec = _spec(n=4, years=2)
+    eff = _effects(4, accept=[1.0, 1.0, 0.5, 0.0], years=2)
+    out = run(spec, [eff], n_sims=2000, seed=3, chunk_size=1000, progress=False)["t"]
+    acc = out["accidents"]
+    # rate 0.5 at four enterprises, thinned to 1 + 1 + 0.5 + 0 halves: 1.25 accidents a year
+    assert abs(acc.mean() - 1.25) < 4 * np.sqrt(1.25 / acc.size)
+    assert abs(acc.var() / acc.mean() - 1) < 0.1                  # Poisson
+    np.testing.assert_allclose(out["claims"], 110.0 * acc)        # 100 covered + 10 rescue each
+    np.testing.assert_array_equal(out["deaths"], acc)
+    assert abs(out["avoided_accidents"].mean() - 0.75) < 4 * np.sqrt(0.75 / acc.size)
+    assert np.all(out["by_sector_accidents"][..., 0] == acc)
+
+
+def test_limits_per_accident_and_aggregate():
+    n = 2
+    book = _book(n)
+    book = BookArrays(**{**book.__dict__, "per_accident_limit": np.array([50.0, 1e9]),
+                         "aggregate_limit": np.array([1e9, 150.0])})
+    spec = EngineSpec(book=book, floating=FloatingTables.flat(n), bank=_bank(), reinsurance=Reinsurance(),
+                      finance=Finance(0.0, 0.0, 0.0), years=1, first_year=2024)
+    eff = _effects(n, weights=[3.0, 3.0], track=(0, 1))
+    out = run(spec, [eff], n_sims=500, seed=4, progress=False)["t"]
+    counts0 = out["by_sector_accidents"][:, 0, 0]
+    paid = out["tracked_claims"][:, 0, :]
+    total = out["claims"][:, 0]
+    np.testing.assert_allclose(total, paid.sum(axis=1))
+    # enterprise 1 pays 110 an accident up to 150 a year
+    assert np.isclose(paid[:, 1].max(), 150.0) and np.all(paid[:, 1] <= 150.0 * (1 + 1e-12))
+    assert np.all(np.isclose(paid[:, 1][:, None], [0.0, 110.0, 150.0]).any(axis=1))
+    np.testing.assert_allclose(paid[:, 0] / 50.0, np.round(paid[:, 0] / 50.0), atol=1e-9)  # 50 each
+    assert counts0.sum() > 0
+
+
+def test_extra_accident_is_added_in_its_year_only():
+    spec = _spec(n=3, years=2)
+    cov = np.array([1000.0, 1000.0])
+    base = _effects(3, years=2)
+    cat = Effects(**{**base.__dict__, "extra": ((1, 2, 7, 0, 1, cov, np.zeros(2)),), "track": (2,)})
+    a, b = (run(spec, [e], n_sims=100, seed=9, progress=False)["t"] for e in (base, cat))
+    np.testing.assert_array_equal(a["claims"][:, 0], b["claims"][:, 0])
+    np.testing.assert_allclose(b["claims"][:, 1] - a["claims"][:, 1], 1000.0)
+    np.testing.assert_array_equal(b["deaths"][:, 1] - a["deaths"][:, 1], 7)
+    np.testing.assert_array_equal(b["by_grade_accidents"][:, 1, 1] - a["by_grade_accidents"][:, 1, 1], 1)
+
+
+def test_floating_reprices_only_records_and_stays_revenue_neutral():
+    n = 3
+    fl = FloatingTables("multiplicative", 0.5, 2.0, np.ones(n), grade=np.array([0.0, 0.3, 0.5, 0.5, 0.5]),
+                        neutral=True)
+    spec = _spec(n=n, years=2, floating=fl)
+    eff = _effects(n, years=2, track=(0, 1, 2))
+    out = run(spec, [eff], n_sims=200, seed=5, progress=False)["t"]
+    np.testing.assert_allclose(out["premium"], 3000.0)              # neutral: total unchanged
+    prem2 = out["tracked_premium"][:, 1, :]
+    had = out["by_sector_accidents"][:, 0, 0] > 0
+    # an enterprise with an accident last year pays 1.3 times one without, within a simulation
+    both = [(s, i, j) for s in range(200) for i in range(3) for j in range(3)
+            if prem2[s, i] > prem2[s, j] * 1.0001]
+    assert both and all(np.isclose(prem2[s, i] / prem2[s, j], 1.3) for s, i, j in both)
+    assert had.any()
+
+
+def test_credit_migration_follows_the_matrix():
+    n = 2000
+    P = np.array([[0.8, 0.2, 0, 0], [0.0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
+    spec = EngineSpec(book=BookArrays(**{**_book(n).__dict__, "credit": np.zeros(n, np.int64)}),
+                      floating=FloatingTables.flat(n), bank=_bank(), reinsurance=Reinsurance(),
+                      finance=Finance(0.0, 0.0, 0.0), years=2, first_year=2024, transition=P)
+    eff = _effects(n, weights=np.zeros(n) + 1e-12, years=2)
+    keys, grade = engine._credit(spec, eff, seed_key(1), 0, 0, 50, np.zeros(0, np.int64),
+                                 np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    share = len(keys) / (50 * n)
+    # Poisson events at rate 0.2 (distinct enterprises): 1 - exp(-0.2) leave grade A
+    assert abs(share - (1 - np.exp(-0.2))) < 4 * np.sqrt(0.18 * 0.82 / (50 * n))
+    assert np.all(grade == 1)
+
+
+def test_size_guard_and_result_validation():
+    assert size_guard(n_enterprises=10, n_sims=10, years=2, expected_accidents=3.0) == 60.0
+    with pytest.raises(Exception, match="force=True"):
+        size_guard(n_enterprises=10, n_sims=10**9, years=5, expected_accidents=1e3)
+    raw = {k: np.ones((3, 1)) for k in engine.PER_YEAR}
+    meta = SimulationMeta(years=(2024,), sectors=("trade",), first_year=2024, commission=0.0,
+                          expenses=0.0, capital=0.0, burden=np.array([1.0]))
+    r = SimulationResult({"a": raw}, meta)
+    with pytest.raises(Exception, match="scenario"):
+        r.values("b", "premium")
+    with pytest.raises(Exception, match="name"):
+        r.values("a", "nonsense")
+
+
+# --- the minimum premium inside the engine agrees with pricing's exact off-balance -------------------
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), moved=st.integers(0, 40))
+def test_minimum_premium_solve_matches_pricing(seed, n, moved):
+    from safeins.rating.quotes import _off_balance
+    from safeins.simulation._minimum import MinimumPremium
+
+    rng = np.random.default_rng(seed)
+    g0 = rng.gamma(2.0, 500.0, n)
+    m = np.where(rng.random(n) < 0.5, rng.uniform(0, 1500, n), 0.0)
+    sector = rng.integers(0, 3, n)
+    ent = rng.choice(n, size=min(moved, n), replace=False)
+    g = g0[ent] * rng.uniform(0.7, 1.5, len(ent))
+    full = g0.copy()
+    full[ent] = g
+    goal = float(np.maximum(g0, m).sum())
+    if m.sum() >= goal:  # pricing refuses a book whose minimums alone reach the goal
+        return
+    c_ref = _off_balance(full, m, goal)
+    mp = MinimumPremium(g0, m, sector, 3)
+    sim = np.zeros(len(ent), np.int64)
+    c = mp.solve(sim, ent, g, goal, 1)
+    assert c[0] == pytest.approx(c_ref, rel=1e-10)
+    total, by = mp.totals(c, sim, ent, g, sector, 1, 3)
+    final = np.maximum(c[0] * full, m)
+    assert total[0] == pytest.approx(goal, rel=1e-10)
+    np.testing.assert_allclose(by[0], np.bincount(sector, final, minlength=3), rtol=1e-10, atol=1e-9)
