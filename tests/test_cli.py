@@ -182,3 +182,20 @@ def test_datasets_are_written_out_and_price_from_the_files(tmp_path, capsys, mon
                                                 options={"per_person": 400000.0}).to_frame()
     q = pd.read_csv(out, index_col=0)
     assert q["final_premium"].to_numpy() == pytest.approx(lib["final_premium"].to_numpy(), rel=1e-12)
+
+
+def test_stress_prints_the_overview_and_writes_table_and_report(tmp_path, capsys):
+    html, table = tmp_path / "stress.html", tmp_path / "stress.csv"
+    args = ["stress", "zhejiang-pilot-2015", "--scenario", "baseline", "--scenario", "catastrophe",
+            "--years", "2", "--n-sims", "50", "--seed", "3", "--html", str(html), "--out", str(table)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "premium (million yuan)" in out and "deaths (count)" in out and "catastrophe" in out
+    page = html.read_text(encoding="utf-8")
+    assert page.count("<img") >= 4 and "2,02" not in page  # fan charts and exceedance curves; years as years
+    frame = pd.read_csv(table)
+    assert set(frame["scenario"]) == {"baseline", "catastrophe"} and len(frame) == 2 * 50 * 2
+    # the outputs exist now: a second run without --force refuses and leaves them alone
+    before = html.read_bytes()
+    assert main(args) == 2
+    assert html.read_bytes() == before

@@ -5,7 +5,7 @@
     safeins explain ENTERPRISE BOOK --tariff NAME [...the options of price]
     safeins check tariff|policy|scheme NAME_OR_TOML [--regime national-2025]
     safeins template portfolio|accidents|hazards [--out FILE]
-    safeins stress SCHEME [--scenario NAME] [--years N] [--n-sims N] [--seed S]
+    safeins stress SCHEME [--scenario NAME] [--years N] [--n-sims N] [--seed S] [--html FILE]
     safeins demo [--html report.html] [--synthetic N --seed S] [--share 0.15]
     safeins datasets [NAME [--out FILE_OR_FOLDER]]
     safeins tariff NAME | sectors | regimes [KEY]
@@ -370,18 +370,35 @@ def _cmd_stress(args) -> int:
     if "stress_test" not in safeins.__all__:
         raise SafeinsError("`safeins stress` needs the stress engine (safeins.stress_test), which this "
                            "installation does not have")
+    from ._base.files import atomic_output, check_output
+
     if args.out:
         check_table_output(args.out, force=args.force, inputs=[args.scheme])
+    if args.html:
+        check_output(args.html, force=args.force)  # a bad path fails now, not after the run
     scheme = safeins.Scheme.load(args.scheme)
     result = safeins.stress_test(scheme, scenarios=args.scenario or None, years=args.years,
-                                 n_sims=args.n_sims, seed=args.seed)
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(result.summary())
+                                 n_sims=args.n_sims, seed=args.seed, progress=sys.stderr.isatty())
+    from .report.stress import stress_overview
+
+    shown, units = stress_overview(result.summary())
+    shown.columns = [f"{c} ({units[c][0]})" for c in shown.columns]
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(shown.to_string(float_format=lambda x: f"{x:,.2f}"))
+    print(f"\n{args.n_sims:,} simulations x {args.years} years, seed {args.seed}; means over the "
+          "simulations; the full table (quantiles, VaR, TVaR) is written by --out")
     if args.out:
         from .domain.io import write_table
 
         write_table(result.to_frame(), args.out, force=args.force)
-        print(f"\nresults written to {args.out}")
+        print(f"results written to {args.out}")
+    if args.html:
+        from .report import Report, stress_section
+
+        page = stress_section(Report(f"safeins stress test: {scheme.name}"), result)
+        with atomic_output(args.html) as tmp:
+            tmp.write_text(page.to_html(), encoding="utf-8")
+        print(f"report written to {args.html}")
     return 0
 
 
@@ -527,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     tmpl.set_defaults(func=_cmd_template)
 
     stress = _sub(sub, "stress", "stress-test a scheme under scenarios (the simulation engine)",
-                  "safeins stress zhejiang-pilot --scenario baseline --years 5 --n-sims 2000 --seed 1")
+                  "safeins stress zhejiang-pilot-2015 --scenario baseline --scenario catastrophe "
+                  "--years 5 --n-sims 2000 --seed 1 --html stress.html")
     stress.add_argument("scheme", help="a shipped scheme name or a TOML path")
     stress.add_argument("--scenario", action="append", help="a scenario name (repeatable; default all)")
     stress.add_argument("--years", type=_count, default=5, help="years simulated (default 5)")
@@ -535,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="simulations (default 1000)")
     stress.add_argument("--seed", type=_seed, default=2015, help="random seed (default 2015)")
     stress.add_argument("--out", help="also write the result table (.csv or .xlsx)")
-    stress.add_argument("--force", action="store_true", help="replace --out if it exists")
+    stress.add_argument("--html", help="also write an HTML report with fan charts and exceedance curves")
+    stress.add_argument("--force", action="store_true", help="replace --out or --html if it exists")
     stress.set_defaults(func=_cmd_stress)
 
     demo = _sub(sub, "demo", "the embedded demo: the whole pipeline on the pilot data",

@@ -131,6 +131,9 @@ def fan_chart(frame: pd.DataFrame, metric: str, unit: str):
         ax.fill_between(q.index, q[0.25], q[0.75], color=c, alpha=0.25, lw=0)
         ax.plot(q.index, q[0.5], color=c, marker="o", ms=3, label=f"{scenario} (median)")
     ax.set_xlabel("year")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # policy years, never 2024.25
     ax.set_ylabel(f"{metric.replace('_', ' ')} ({unit})")
     ax.set_title(f"{metric.replace('_', ' ')}: median, 25–75 % and 5–95 % of simulations")
     ax.legend(fontsize=8)

@@ -114,6 +114,12 @@ def _cell(value, unit: tuple[str, str] | None) -> str:
     return str(value)
 
 
+def _label(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return str(value)
+
+
 def header(name, unit: str | None) -> str:
     """``final_premium`` with unit ``yuan`` -> ``final premium (yuan)``."""
     text = str(name).replace("_", " ")
@@ -148,7 +154,8 @@ def table_html(frame: pd.DataFrame, *, units: dict | None = None, unit: tuple[st
     rows = []
     for key, row in zip(frame.index, frame.itertuples(index=False), strict=True):
         keys = key if isinstance(key, tuple) else (key,)
-        cells = "".join(f"<th scope='row'>{_html.escape(_cell(k, u))}</th>"
+        # a label is shown as it is (a year is 2024, not 2,024)
+        cells = "".join(f"<th scope='row'>{_html.escape(_cell(k, u) if u else _label(k))}</th>"
                         for k, u in zip(keys[:len(index_names)], idx_units, strict=False))
         cells += "".join(f"<td class='{'num' if u else 'txt'}'>{_html.escape(_cell(v, u))}</td>"
                          for v, (_, u) in zip(row, cols, strict=True))

@@ -25,7 +25,39 @@ from .document import Report
 from .figures import exceedance_figure, fan_chart
 from .format import UNITS
 
-__all__ = ["stress_section"]
+__all__ = ["stress_overview", "stress_section"]
+
+#: the columns of a stress summary shown to people: name -> (shown name, unit, number kind, scale)
+OVERVIEW = {
+    "premium_mean": ("premium", "million yuan", "money", 1e-6),
+    "claims_mean": ("claims", "million yuan", "money", 1e-6),
+    "loss_ratio_mean": ("loss ratio", "claims ÷ premium", "percent", 1.0),
+    "combined_ratio_mean": ("combined ratio", "share of premium", "percent", 1.0),
+    "ruin_probability": ("ruin probability", "share of simulations", "percent", 1.0),
+    "capital_needed_995": ("capital needed at 99.5%", "million yuan", "money", 1e-6),
+    "accidents_mean": ("accidents", "count", "rate", 1.0),
+    "deaths_mean": ("deaths", "count", "rate", 1.0),
+    "avoided_accidents_mean": ("accidents avoided by prevention", "count", "rate", 1.0),
+}
+
+
+def stress_overview(summary):
+    """The key columns of a stress summary (means over the simulations, by scenario and year), money
+    in millions of yuan, with their units: ``(frame, units)`` for :meth:`Report.table`.
+
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"premium_mean": [2.5e6], "deaths_mean": [1.5]},
+    ...                  index=pd.MultiIndex.from_tuples([("baseline", 2024)], names=["scenario", "year"]))
+    >>> frame, units = stress_overview(s)
+    >>> frame.iloc[0].tolist(), units["premium"]
+    ([2.5, 1.5], ('million yuan', 'money'))
+    """
+    cols = [c for c in OVERVIEW if c in summary.columns]
+    shown = summary[cols].copy()
+    for c in cols:
+        shown[c] = shown[c] * OVERVIEW[c][3]
+    shown = shown.rename(columns={c: OVERVIEW[c][0] for c in cols})
+    return shown, {OVERVIEW[c][0]: (OVERVIEW[c][1], OVERVIEW[c][2]) for c in cols}
 
 FAN_METRICS = ("loss_ratio", "combined_ratio", "result", "capital", "deaths")
 EXCEEDANCE_METRICS = ("claims", "deaths")
@@ -58,7 +90,10 @@ def stress_section(report: Report, res, *, title: str = "Stress test") -> Report
     summary = res.summary()
     if hasattr(summary, "to_frame") and not hasattr(summary, "columns"):
         summary = summary.to_frame()
-    if hasattr(summary, "columns"):
+    if hasattr(summary, "columns") and any(c in summary.columns for c in OVERVIEW):
+        shown, units = stress_overview(summary)
+        report.table(shown, "Summary by scenario and year (means over the simulations)", units=units)
+    elif hasattr(summary, "columns"):
         report.table(summary, "Summary by scenario and year", unit=("as in the column name", "ratio"))
     else:
         report.text(str(summary), pre=True)
