@@ -65,8 +65,8 @@ def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
     >>> import safeins as si
     >>> d = si.datasets.synthetic_portfolio(n_enterprises=400, seed=2)
     >>> book = price_book(d.portfolio, d.accidents, d.hazards)
-    >>> [r.dimension for r in book.tariff.relativities]
-    ['credit_grade', 'standardization']
+    >>> tuple(r.dimension for r in book.tariff.relativities)
+    ('credit_grade', 'standardization')
     >>> bool(book.quotes.to_frame()["final_premium"].gt(0).all())
     True
     """

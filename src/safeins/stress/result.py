@@ -37,8 +37,8 @@ class StressResult(SimulationResult):
     >>> import safeins as si
     >>> r = si.stress_test(si.Scheme.load("zhejiang-2025").select(region="舟山"), years=1,
     ...                    n_sims=50, seed=3, progress=False)
-    >>> sorted(r.to_frame("by_sector").columns)[:3]
-    ['accidents', 'claims', 'deaths']
+    >>> tuple(sorted(r.to_frame("by_sector").columns)[:3])
+    ('accidents', 'claims', 'deaths')
     """
 
     def __init__(self, raw, meta, *, scheme=None, scenarios=None):
