@@ -72,3 +72,25 @@ def test_long_results_are_cut_in_repr_but_not_in_summary():
     lines = repr(r).splitlines()
     assert len(lines) == REPR_MAX_LINES + 1 and lines[-1].startswith("... 35 more lines")
     assert short_repr(r) == repr(r)
+
+
+def test_every_public_result_and_configuration_displays_in_a_notebook():
+    # configurations, fitted models, tariffs, rules, plans and results: a short repr and HTML
+    import numpy as np
+    import pandas as pd
+
+    shown = [si.Loadings(commission=0.05, prevention=0.15), si.regimes.get("national-2025"),
+             si.PreventionFund(share=0.15), si.BonusMalus([[0, 1, 2], [0, 2, 2], [1, 2, 2]], start=1),
+             si.Scheme.load("zhejiang-pilot-2015"), si.Tariff.load("zhejiang-demo"),
+             si.FloatingRule.load("fuyang")]
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"g": rng.choice(list("AB"), 500), "exposure": 1.0})
+    df["accidents"] = rng.poisson(0.3, 500)
+    shown.append(si.FrequencyGLM("poisson", ["g"]).fit(df))
+    for obj in shown:
+        assert len(repr(obj).splitlines()) <= 26 and len(repr(obj)) < 5_000, type(obj)
+        page = obj._repr_html_()
+        assert page and ("<table" in page or "<pre" in page), type(obj)
+    for obj in (shown[5], shown[6], shown[-1], shown[4]):
+        s = obj.summary()
+        assert isinstance(s, si.Summary) and "<" in s._repr_html_()

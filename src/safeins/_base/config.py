@@ -22,6 +22,7 @@ from typing import Any, Self
 import pydantic
 
 from ..errors import ConfigError, Problem, ValidationError
+from .results import html_repr, short_repr, text_html
 
 __all__ = ["Config", "pydantic_problems"]
 
@@ -39,6 +40,31 @@ class Config(pydantic.BaseModel):
     """Base class of safeins configurations: frozen, no unknown fields, TOML in and out."""
 
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    #: a configuration's repr is cut here: a rate manual can hold thousands of rows
+    _REPR_MAX_CHARS = 600
+
+    def __repr__(self) -> str:
+        if hasattr(self, "summary"):
+            return short_repr(self)
+        text = super().__repr__()
+        if len(text) <= self._REPR_MAX_CHARS:
+            return text
+        return text[: self._REPR_MAX_CHARS] + f" … ({len(text):,} characters; .model_dump() has them all)"
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def _repr_html_(self) -> str | None:
+        """Notebooks: the summary and the table when the configuration has them, else its fields."""
+        if hasattr(self, "summary"):
+            return html_repr(self)
+        import pandas as pd
+
+        fields = {k: (v if isinstance(v, int | float | str | bool) or v is None else repr(v)[:120])
+                  for k, v in self}
+        frame = pd.DataFrame({"value": list(fields.values())}, index=pd.Index(list(fields), name="field"))
+        return text_html(type(self).__name__, frame)
 
     def __init__(self, **data: Any):
         # constructing in code reports like reading a file: one safeins ValidationError

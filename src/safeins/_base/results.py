@@ -160,3 +160,36 @@ class ResultMixin:
 
     def _repr_html_(self) -> str:
         return html_repr(self)
+
+
+def as_summary(method):
+    """Decorator for a ``summary()`` that builds text: it comes back as a :class:`Summary` titled by
+    the class name (prints as text, displays as HTML in notebooks).
+
+    >>> class Model:
+    ...     @as_summary
+    ...     def summary(self):
+    ...         return "Model: 2 factors"
+    >>> s = Model().summary()
+    >>> isinstance(s, Summary), s.title, str(s)
+    (True, 'Model', 'Model: 2 factors')
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        if isinstance(out, str) and not isinstance(out, Summary):
+            return Summary(out, title=type(self).__name__)
+        return out
+
+    return wrapper
+
+
+def text_html(text: str, frame=None) -> str:
+    """A notebook display from a short text (a repr) and, optionally, a table under it.
+
+    >>> "<pre" in text_html("Fund(share 0.15)")
+    True
+    """
+    body = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
+    return body + (frame.to_html(max_rows=HTML_MAX_ROWS) if frame is not None else "")

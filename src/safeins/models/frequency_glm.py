@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .._base.lazy import lazy_module
+from .._base.results import as_summary
 from ..errors import ConfigError, ConvergenceError, Problems, SafeinsWarning, ValidationError
 from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relativities
 from ._glm_fit import (
@@ -737,6 +738,7 @@ class FrequencyGLM:
             frames.append(f)
         return pd.concat(frames)
 
+    @as_summary
     def summary(self) -> str:
         """A readable report: fit statistics, coefficients and the relativities table."""
         self._check_fitted()

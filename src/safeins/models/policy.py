@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from .._base.config import Config
+from .._base.results import as_summary
 from ..domain import regimes as _regimes
 from ..errors import Problems, RegimeBreachError, ValidationError
 from ..losses.coverage import AggregateCoverage
@@ -433,6 +434,7 @@ class PolicyCoverage(Config):
         ]
         return pd.DataFrame(rows, columns=["item", "value", "basis"]).set_index("item")
 
+    @as_summary
     def summary(self) -> str:
         """A short text description."""
         lines = [f"PolicyCoverage ({self.form}; regime {self.regime or 'none'})"]

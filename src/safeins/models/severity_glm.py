@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from .._base.guard import progress as _progress
-from .._base.results import ResultMixin
+from .._base.results import ResultMixin, as_summary
 from .._base.threads import limit_threads
 from ..errors import ConfigError, ConvergenceError, Problem, Problems, ValidationError
 from ._design import Design, linear_predictor, wald_relativities
@@ -327,6 +327,7 @@ class SeverityGLM:
         return pd.Series(np.exp(eta) * self._mean_factor, index=df.index,
                          name=f"expected_{self.amounts_name_}")
 
+    @as_summary
     def summary(self) -> str:
         """Fit statistics, coefficients and the relativities table."""
         self._check_fitted()
@@ -385,6 +386,7 @@ class SectorSeverity(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
+    @as_summary
     def summary(self) -> str:
         return (f"Severity by {self.by} (family with the lowest AIC)\n"
                 + self.table.to_string(float_format=lambda x: f"{x:,.4g}"))

@@ -250,6 +250,11 @@ class PreventionFund:
         return (f"PreventionFund({kind} {self.share:g} of collected premium, {cap}, "
                 f"carry_over={self.carry_over}, min_per_enterprise={self.min_per_enterprise:g})")
 
+    def _repr_html_(self) -> str:
+        from .._base.results import text_html
+
+        return text_html(repr(self))
+
 
 def _check_carried(carried, index):
     if isinstance(carried, pd.Series):

@@ -309,6 +309,14 @@ class BonusMalus:
                 f"columns={self.table.shape[1]}, "
                 f"counts={'poisson' if self.nb_shape is None else f'negbin(r={self.nb_shape})'})")
 
+    def _repr_html_(self) -> str:
+        import pandas as pd
+
+        from .._base.results import text_html
+
+        # the transition table: one row per class, one column per number of claims
+        return text_html(repr(self), pd.DataFrame(self.table, index=list(self.labels)))
+
     # --- probabilities -----------------------------------------------------------------------
 
     def _lams(self, lam, who: str, positive: bool = False) -> np.ndarray:

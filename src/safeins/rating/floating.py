@@ -45,6 +45,7 @@ import pydantic
 
 from .._base.config import Config
 from .._base.resources import shipped_toml
+from .._base.results import as_summary
 from ..errors import Problems, ValidationError
 
 __all__ = ["STANDARD_INPUTS", "FloatingFactor", "FloatingRule", "RuleFactor"]
@@ -428,6 +429,7 @@ class FloatingRule(Config):
                 rows.append((f.name, f.input, f.kind, "input is the factor", np.nan, f.status))
         return pd.DataFrame(rows, columns=["factor", "input", "kind", "level", "adjustment", "status"])
 
+    @as_summary
     def summary(self) -> str:
         """A readable description of the rule."""
         head = (f"FloatingRule {self.name!r} ({self.status}): {self.combine}, "

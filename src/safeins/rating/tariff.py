@@ -34,6 +34,7 @@ import pydantic
 
 from .._base.config import Config
 from .._base.resources import data_dir, shipped_toml
+from .._base.results import as_summary
 from ..domain import sectors as _sectors
 from ..errors import Problem, Problems, ValidationError
 from ._lookup import OPTIONS
@@ -345,6 +346,7 @@ class Tariff(Config):
                                         or (c == "note" and (frame[c] == "").all()))]
         return frame[used]
 
+    @as_summary
     def summary(self) -> str:
         """A short description: rows, sectors, unit and the range of rates."""
         f = self.to_frame()

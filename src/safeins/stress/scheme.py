@@ -39,6 +39,7 @@ import pydantic
 
 from .._base.config import Config
 from .._base.resources import data_dir, shipped_toml
+from .._base.results import as_summary
 from ..errors import Problem, ValidationError
 
 __all__ = ["BookSpec", "CreditSpec", "GovernmentSpec", "InsurerSpec", "PreventionSpec",
@@ -318,6 +319,7 @@ class Scheme(Config):
             data[k] = v.to_dict() if isinstance(v, Config) else v
         return type(self).from_dict(data, source=f"Scheme {self.name!r}")
 
+    @as_summary
     def summary(self) -> str:
         """A short description of the scheme."""
         book = self.book.dataset or f"synthetic ({self.book.synthetic.get('n_enterprises', '?')})"
