@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safeins.errors import WorkLimitError
 from safeins.simulation import engine
 from safeins.simulation.backends import run, seed_key, size_guard
 from safeins.simulation.result import SimulationMeta, SimulationResult
@@ -167,8 +168,9 @@ def test_credit_migration_follows_the_matrix():
 
 def test_size_guard_and_result_validation():
     assert size_guard(n_enterprises=10, n_sims=10, years=2, expected_accidents=3.0) == 60.0
-    with pytest.raises(Exception, match="force=True"):
+    with pytest.raises(WorkLimitError, match="force=True") as err:
         size_guard(n_enterprises=10, n_sims=10**9, years=5, expected_accidents=1e3)
+    assert "min" in str(err.value) or "h" in str(err.value)  # says about how long it would take
     raw = {k: np.ones((3, 1)) for k in engine.PER_YEAR}
     meta = SimulationMeta(years=(2024,), sectors=("trade",), first_year=2024, commission=0.0,
                           expenses=0.0, capital=0.0, burden=np.array([1.0]))

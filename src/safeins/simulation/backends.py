@@ -16,8 +16,8 @@ import sys
 
 import numpy as np
 
+from .._base.guard import check_work
 from .._base.rng import SeedLike, as_seed_sequence
-from ..errors import Problem, ValidationError
 from .engine import BLOCK, run_blocks
 from .spec import Effects, EngineSpec
 
@@ -40,11 +40,12 @@ def size_guard(*, n_enterprises: int, n_sims: int, years: int, expected_accident
     per block and year), so this is the size that matters.
     """
     total = float(expected_accidents) * n_sims * years
-    if total > MAX_ACCIDENTS and not force:
-        raise ValidationError("stress_test", [Problem(
-            None, "n_sims", n_sims,
-            f"{total:.3g} simulated accidents ({n_enterprises} enterprises x {years} years x "
-            f"{n_sims} simulations) exceed {MAX_ACCIDENTS:.0e}: pass force=True to run it anyway")])
+    # one guard for every long run of the library (Aggregate's simulation uses it too)
+    # the engine holds one block of simulations at a time
+    check_work("stress_test", total, limit=MAX_ACCIDENTS, force=force,
+               chunk_claims=float(expected_accidents) * years * BLOCK,
+               hint=f"{n_enterprises:,} enterprises x {years} years x {n_sims:,} simulations; fewer "
+                    "simulations or a subset of the book (Scheme.select) make it smaller")
     return total
 
 
