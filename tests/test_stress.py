@@ -217,9 +217,9 @@ def test_runaway_size_needs_force(scheme, monkeypatch):
     from safeins.simulation import backends
 
     monkeypatch.setattr(backends, "MAX_ACCIDENTS", 1e3)
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(si.WorkLimitError) as err:  # raised before any simulation starts
         si.stress_test(scheme, years=1, n_sims=50, progress=False)
-    assert "force=True" in str(err.value)
+    assert "force=True" in str(err.value) and "Scheme.select" in str(err.value)
     assert si.stress_test(scheme, years=1, n_sims=50, progress=False, force=True).n_sims == 50
 
 
