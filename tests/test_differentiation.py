@@ -115,7 +115,7 @@ def test_explain_one_enterprise_per_credit_grade(pilot):
         assert f"{q.at[eid, 'final_premium']:,.2f} yuan" in text
 
 
-@pytest.mark.parametrize(("n", "seed"), [(300, 1), (1_000, 5)])
+@pytest.mark.parametrize(("n", "seed"), [(300, 1), (300, 4), (1_000, 5), (3_000, 11)])
 def test_no_zero_premium_in_small_books(n, seed):
     d = si.datasets.synthetic_portfolio(n_enterprises=n, seed=seed)
     with warnings.catch_warnings():
