@@ -199,3 +199,9 @@ def test_stress_prints_the_overview_and_writes_table_and_report(tmp_path, capsys
     before = html.read_bytes()
     assert main(args) == 2
     assert html.read_bytes() == before
+
+
+def test_check_scheme_against_its_regime(capsys):
+    assert main(["check", "scheme", "zhejiang-2025"]) == 0
+    out = capsys.readouterr().out
+    assert "prevention_cap" in out and "min_death_disability_limit" in out and "0 failed" in out

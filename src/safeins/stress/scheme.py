@@ -319,6 +319,22 @@ class Scheme(Config):
             data[k] = v.to_dict() if isinstance(v, Config) else v
         return type(self).from_dict(data, source=f"Scheme {self.name!r}")
 
+    def regime_facts(self) -> dict:
+        """The facts a regime checks (``Regime.check(scheme)``, ``safeins check scheme``): the
+        per-person limit, the prevention share of premium and, when the scheme states it, the
+        insurers' commission.
+
+        >>> from safeins.domain import regimes
+        >>> regimes.get("national-2025").check(Scheme.load("zhejiang-2025")).ok
+        True
+        """
+        facts: dict = {"prevention_share": float(self.prevention.share)}
+        if self.coverage.get("per_person") is not None:
+            facts["death_disability_limit"] = float(self.coverage["per_person"])
+        if self.insurers.commission is not None:
+            facts["commission"] = float(self.insurers.commission)
+        return facts
+
     @as_summary
     def summary(self) -> str:
         """A short description of the scheme."""
