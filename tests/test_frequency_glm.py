@@ -511,3 +511,56 @@ def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
     # the crossover moves with the design's width
     assert predicted_seconds("statsmodels", 5_000, 10, 2) < predicted_seconds("statsmodels",
                                                                                5_000, 40, 2)
+
+
+# ---------------------------------------------------------------------- Poisson on factor cells
+def _cell_table(n, seed):
+    """Enterprise-years on few distinct design rows: categorical factors and integer years."""
+    df = simulate(n, seed, alpha=0.0, base=0.01)
+    df["year"] = np.random.default_rng(seed + 1).integers(2019, 2024, n)
+    return df.drop(columns="hazard_rate")
+
+
+@pytest.mark.parametrize("engine", ["statsmodels", "glum"])
+def test_poisson_on_cells_equals_the_fit_on_rows(engine):
+    # the Poisson fit runs on summed counts and exposures of identical design rows; statsmodels
+    # on the unaggregated rows (dense dummies built independently) must give the same estimates,
+    # standard errors, log-likelihood and deviance
+    df = _cell_table(6000, 11)
+    factors = ["sector", "size_band", "credit_grade", "year"]
+    m = FrequencyGLM("poisson", factors=factors, numeric={"year": "linear"},
+                     engine=engine).fit(df)
+    X = m._design.dense(df)
+    ref = sm.GLM(df["accidents"].to_numpy(float), X, family=sm.families.Poisson(),
+                 offset=np.log(df["exposure"].to_numpy())).fit(tol=1e-12)
+    first, _ = m._design.cells(m._design.codes(df), np.arange(len(df)))
+    assert len(first) < len(df) / 10  # the fit really ran on cells
+    np.testing.assert_allclose(m.coef_.to_numpy(), ref.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(m.bse_.to_numpy(), ref.bse, rtol=1e-6)
+    np.testing.assert_allclose(m.loglik_, ref.llf, rtol=1e-10)
+    np.testing.assert_allclose(m.deviance_, ref.deviance, rtol=1e-9)
+    np.testing.assert_allclose(m.pearson_chi2_, ref.pearson_chi2, rtol=1e-8)
+    assert m.n_obs_ == len(df)
+    assert m.fitted_.index.equals(df.index)
+    # a deviance test between nested models: the same as on rows
+    small = FrequencyGLM("poisson", factors=factors[:2], engine=engine).fit(df)
+    ref_small = sm.GLM(df["accidents"].to_numpy(float), small._design.dense(df),
+                       family=sm.families.Poisson(),
+                       offset=np.log(df["exposure"].to_numpy())).fit(tol=1e-12)
+    np.testing.assert_allclose(small.deviance_ - m.deviance_,
+                               ref_small.deviance - ref.deviance, rtol=1e-8)
+
+
+def test_cells_group_identical_design_rows_only():
+    df = _cell_table(500, 3)
+    df["hazard_rate"] = np.round(np.random.default_rng(0).uniform(0, 1, len(df)), 1)
+    m = FrequencyGLM("poisson", factors=["sector", "year", "hazard_rate"],
+                     numeric={"year": "linear", "hazard_rate": "linear"}, engine="statsmodels")
+    m.fit(df)
+    rows = np.arange(len(df))
+    first, cell = m._design.cells(m._design.codes(df), rows)
+    key = df[["sector", "year", "hazard_rate"]].astype(str).agg("|".join, axis=1).to_numpy()
+    assert len(first) == len(set(key))
+    # rows share a cell exactly when they share every factor value
+    assert (key[first[cell]] == key).all()
+    assert (cell[first] == np.arange(len(first))).all()

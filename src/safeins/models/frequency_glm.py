@@ -305,27 +305,39 @@ class FrequencyGLM:
             raise ValidationError(self._what, [_problem(
                 "rows", n_fit, f"more rows than parameters ({n_par}) are needed")])
 
-        engine = self._pick_engine(n_fit, design.n_columns, len(self.factors))
-        yf, off = y[fit_rows], np.log(expo[fit_rows])
+        rows = np.flatnonzero(fit_rows)
+        yf, ef = y[rows], expo[rows]
+        if self.family == "poisson" and design.specs:
+            # counts and exposures summed over rows with one design row are sufficient for a
+            # Poisson GLM: the fit on these cells has the rows' estimates and information (the
+            # log-likelihoods differ by a constant); the statistics below stay per row
+            first, cell = design.cells(codes, rows)
+            if len(first) < 0.8 * len(rows):
+                yf = np.bincount(cell, weights=yf, minlength=len(first))
+                ef = np.bincount(cell, weights=ef, minlength=len(first))
+                rows = rows[first]
+        n_cells = len(rows)
+        engine = self._pick_engine(n_cells, design.n_columns, len(self.factors))
+        off = np.log(ef)
         if engine == "glum":
-            Xt = design.tabmat(df, codes, rows=fit_rows) if design.specs else None
+            Xt = design.tabmat(df, codes, rows=rows) if design.specs else None
             try:
                 res = self._fit_glum(Xt, yf, off)
             except (np.linalg.LinAlgError, ConvergenceError):
-                self._check_rank(design, Xt=Xt, n=n_fit)  # an aliased design: name the columns
+                self._check_rank(design, Xt=Xt, n=n_cells)  # an aliased design: name the columns
                 raise
             # the rank is checked on the information of the fit (X'WX with W > 0 has the rank of
             # X'X): one X'WX less on large data than checking X'X first
             self._check_rank(design, gram=res.info)
         else:
-            X = design.dense(df, codes, rows=fit_rows)
+            X = design.dense(df, codes, rows=rows)
             self._check_rank(design, X=X)
             Z = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
             self._design_columns = (tuple(design.columns),
                                     tuple(zdesign.columns) if zdesign else None)
-            with _threads_for(n_fit):  # BLAS threads: contention costs more than they save
+            with _threads_for(n_cells):  # BLAS threads: contention costs more than they save
                 res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
