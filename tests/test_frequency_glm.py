@@ -114,6 +114,29 @@ def test_glum_engine_equals_statsmodels(data, family):
     assert b.loglik_ == pytest.approx(a.loglik_, rel=1e-10)
 
 
+def test_newton_engine_equals_statsmodels(data):
+    # a continuous factor: every row is its own cell, the Newton runs on the rows
+    a = FrequencyGLM("poisson", FACTORS, engine="statsmodels").fit(data)
+    b = FrequencyGLM("poisson", FACTORS, engine="newton").fit(data)
+    assert b.engine_ == "newton"
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(b.bse_, a.bse_, rtol=1e-7)
+    assert b.loglik_ == pytest.approx(a.loglik_, rel=1e-12)
+
+
+def test_newton_halves_steps_from_a_far_start():
+    # one level with a single event among huge exposure: the full Newton step from the
+    # intercept-only start overshoots; the halved steps still reach the closed-form MLE
+    from safeins.models._glm_fit import fit_poisson_newton
+
+    X = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0]])
+    y = np.array([500.0, 700.0, 1.0, 0.0])
+    off = np.log([10.0, 10.0, 1e6, 1e6])
+    fit = fit_poisson_newton(X, y, off)
+    np.testing.assert_allclose(np.exp(fit.beta), [60.0, (1 / 2e6) / 60.0], rtol=1e-10)
+    np.testing.assert_allclose(fit.cov[1, 1], 1 / 1200 + 1 / 1, rtol=1e-8)
+
+
 @pytest.mark.parametrize("factors", [[], ["hazard_rate"]])
 def test_glum_engine_without_categorical_factors(data, factors):
     a = FrequencyGLM("negbin", factors, engine="statsmodels").fit(data.head(1500))
@@ -502,12 +525,26 @@ def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
     from safeins.models.frequency_glm import predicted_seconds
 
     poisson = FrequencyGLM("poisson", ["sector", "region", "size_band"])
-    assert poisson._pick_engine(100_000, 26, 3) == "glum"  # glum: rows x factors
-    assert poisson._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
-    assert poisson._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
+    negbin = FrequencyGLM("negbin", ["sector", "region", "size_band"])
+    assert negbin._pick_engine(100_000, 26, 3) == "glum"  # glum: rows x factors
+    assert negbin._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
+    assert negbin._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
+    # Poisson: the own dense Newton where it is predicted cheaper (glum's import counted when
+    # glum is not loaded yet), never above NEWTON_MAX_ENTRIES design entries
+    assert poisson._pick_engine(300, 26, 3) == "newton"
+    assert poisson._pick_engine(10**6, 126, 8) == "glum"
+    import sys
+
+    loaded = "glum" in sys.modules
+    for n, cols, k in [(2_000, 126, 8), (26_000, 35, 7), (100_000, 26, 3)]:
+        cheaper = (predicted_seconds("newton", n, cols, k)
+                   < predicted_seconds("glum", n, cols, k, imported=loaded))
+        assert poisson._pick_engine(n, cols, k) == ("newton" if cheaper else "glum")
     assert FrequencyGLM("zinb", ["sector"])._pick_engine(10**6, 26, 3) == "statsmodels"
     assert FrequencyGLM("poisson", ["sector"], engine="statsmodels")._pick_engine(
         10**6, 26, 3) == "statsmodels"
+    with pytest.raises(ConfigError, match="poisson' only"):
+        FrequencyGLM("negbin", ["sector"], engine="newton")._pick_engine(100, 5, 1)
     # the crossover moves with the design's width
     assert predicted_seconds("statsmodels", 5_000, 10, 2) < predicted_seconds("statsmodels",
                                                                                5_000, 40, 2)
@@ -521,7 +558,7 @@ def _cell_table(n, seed):
     return df.drop(columns="hazard_rate")
 
 
-@pytest.mark.parametrize("engine", ["statsmodels", "glum"])
+@pytest.mark.parametrize("engine", ["statsmodels", "glum", "newton"])
 def test_poisson_on_cells_equals_the_fit_on_rows(engine):
     # the Poisson fit runs on summed counts and exposures of identical design rows; statsmodels
     # on the unaggregated rows (dense dummies built independently) must give the same estimates,
