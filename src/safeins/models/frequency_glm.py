@@ -351,8 +351,8 @@ class FrequencyGLM:
             self._check_rank(design, gram=res.info)
         elif engine == "newton":
             X = design.dense(df, codes, rows=rows)
-            self._check_rank(design, X=X)
-            with _threads_for(n_cells):
+            with _threads_for(n_cells):  # the rank check's X'X too: a busy BLAS pool waits
+                self._check_rank(design, X=X)
                 res = fit_poisson_newton(X, yf, off, what=self._what)
         else:
             X = design.dense(df, codes, rows=rows)
