@@ -327,16 +327,19 @@ class FrequencyGLM:
 
         rows = np.flatnonzero(fit_rows)
         yf, ef = y[rows], expo[rows]
-        if self.family == "poisson" and design.specs:
+        possible = math.prod(len(s.levels) for s in design.specs if s.is_categorical)
+        if self.family == "poisson" and design.specs and possible <= 2 * len(rows):
             # counts and exposures summed over rows with one design row are sufficient for a
             # Poisson GLM: the fit on these cells has the rows' estimates and information (the
-            # log-likelihoods differ by a constant); the statistics below stay per row
+            # log-likelihoods differ by a constant); the statistics below stay per row. Skipped
+            # when the categorical levels alone allow more than twice as many cells as rows:
+            # then most rows are their own cell and grouping costs more than it saves
             first, cell = design.cells(codes, rows)
             if len(first) < 0.8 * len(rows):
                 yf = np.bincount(cell, weights=yf, minlength=len(first))
                 ef = np.bincount(cell, weights=ef, minlength=len(first))
                 rows = rows[first]
-        n_cells = len(rows)
+        n_cells = self._fitted_cells = len(rows)  # rows the engine saw (benchmarks read it)
         engine = self._pick_engine(n_cells, design.n_columns, len(self.factors))
         off = np.log(ef)
         if engine == "glum":
