@@ -601,3 +601,20 @@ def test_cells_group_identical_design_rows_only():
     # rows share a cell exactly when they share every factor value
     assert (key[first[cell]] == key).all()
     assert (cell[first] == np.arange(len(first))).all()
+
+
+def test_cells_key_does_not_overflow_with_many_distinct_numeric_values():
+    # six numeric factors of ~2,600 distinct values each: 3e20 possible cells, more than an
+    # int64 key holds; the key is compacted on the way and rows still group exactly
+    rng = np.random.default_rng(5)
+    base = pd.DataFrame({f"x{i}": rng.integers(0, 10_000, 3_000) / 7.0 for i in range(6)})
+    df = pd.concat([base, base.iloc[:500]], ignore_index=True)  # 500 duplicated rows
+    df["exposure"] = 1.0
+    df["accidents"] = rng.poisson(0.5, len(df))
+    names = list(base.columns)
+    m = FrequencyGLM("poisson", names, numeric=dict.fromkeys(names, "linear"), engine="newton")
+    m.fit(df)
+    first, cell = m._design.cells(m._design.codes(df), np.arange(len(df)))
+    assert len(first) == len(base.drop_duplicates())
+    key = df[names].to_numpy()
+    np.testing.assert_array_equal(key[first[cell]], key)
