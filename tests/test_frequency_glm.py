@@ -114,6 +114,29 @@ def test_glum_engine_equals_statsmodels(data, family):
     assert b.loglik_ == pytest.approx(a.loglik_, rel=1e-10)
 
 
+def test_newton_engine_equals_statsmodels(data):
+    # a continuous factor: every row is its own cell, the Newton runs on the rows
+    a = FrequencyGLM("poisson", FACTORS, engine="statsmodels").fit(data)
+    b = FrequencyGLM("poisson", FACTORS, engine="newton").fit(data)
+    assert b.engine_ == "newton"
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(b.bse_, a.bse_, rtol=1e-7)
+    assert b.loglik_ == pytest.approx(a.loglik_, rel=1e-12)
+
+
+def test_newton_halves_steps_from_a_far_start():
+    # one level with a single event among huge exposure: the full Newton step from the
+    # intercept-only start overshoots; the halved steps still reach the closed-form MLE
+    from safeins.models._glm_fit import fit_poisson_newton
+
+    X = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0]])
+    y = np.array([500.0, 700.0, 1.0, 0.0])
+    off = np.log([10.0, 10.0, 1e6, 1e6])
+    fit = fit_poisson_newton(X, y, off)
+    np.testing.assert_allclose(np.exp(fit.beta), [60.0, (1 / 2e6) / 60.0], rtol=1e-10)
+    np.testing.assert_allclose(fit.cov[1, 1], 1 / 1200 + 1 / 1, rtol=1e-8)
+
+
 @pytest.mark.parametrize("factors", [[], ["hazard_rate"]])
 def test_glum_engine_without_categorical_factors(data, factors):
     a = FrequencyGLM("negbin", factors, engine="statsmodels").fit(data.head(1500))
@@ -502,12 +525,96 @@ def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
     from safeins.models.frequency_glm import predicted_seconds
 
     poisson = FrequencyGLM("poisson", ["sector", "region", "size_band"])
-    assert poisson._pick_engine(100_000, 26, 3) == "glum"  # glum: rows x factors
-    assert poisson._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
-    assert poisson._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
+    negbin = FrequencyGLM("negbin", ["sector", "region", "size_band"])
+    assert negbin._pick_engine(100_000, 26, 3) == "glum"  # glum: rows x factors
+    assert negbin._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
+    assert negbin._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
+    # Poisson: the own dense Newton where it is predicted cheaper (glum's import counted when
+    # glum is not loaded yet), never above NEWTON_MAX_ENTRIES design entries
+    assert poisson._pick_engine(300, 26, 3) == "newton"
+    assert poisson._pick_engine(10**6, 126, 8) == "glum"
+    import sys
+
+    loaded = "glum" in sys.modules
+    for n, cols, k in [(2_000, 126, 8), (26_000, 35, 7), (100_000, 26, 3)]:
+        cheaper = (predicted_seconds("newton", n, cols, k)
+                   < predicted_seconds("glum", n, cols, k, imported=loaded))
+        assert poisson._pick_engine(n, cols, k) == ("newton" if cheaper else "glum")
     assert FrequencyGLM("zinb", ["sector"])._pick_engine(10**6, 26, 3) == "statsmodels"
     assert FrequencyGLM("poisson", ["sector"], engine="statsmodels")._pick_engine(
         10**6, 26, 3) == "statsmodels"
+    with pytest.raises(ConfigError, match="poisson' only"):
+        FrequencyGLM("negbin", ["sector"], engine="newton")._pick_engine(100, 5, 1)
     # the crossover moves with the design's width
     assert predicted_seconds("statsmodels", 5_000, 10, 2) < predicted_seconds("statsmodels",
                                                                                5_000, 40, 2)
+
+
+# ---------------------------------------------------------------------- Poisson on factor cells
+def _cell_table(n, seed):
+    """Enterprise-years on few distinct design rows: categorical factors and integer years."""
+    df = simulate(n, seed, alpha=0.0, base=0.01)
+    df["year"] = np.random.default_rng(seed + 1).integers(2019, 2024, n)
+    return df.drop(columns="hazard_rate")
+
+
+@pytest.mark.parametrize("engine", ["statsmodels", "glum", "newton"])
+def test_poisson_on_cells_equals_the_fit_on_rows(engine):
+    # the Poisson fit runs on summed counts and exposures of identical design rows; statsmodels
+    # on the unaggregated rows (dense dummies built independently) must give the same estimates,
+    # standard errors, log-likelihood and deviance
+    df = _cell_table(6000, 11)
+    factors = ["sector", "size_band", "credit_grade", "year"]
+    m = FrequencyGLM("poisson", factors=factors, numeric={"year": "linear"},
+                     engine=engine).fit(df)
+    X = m._design.dense(df)
+    ref = sm.GLM(df["accidents"].to_numpy(float), X, family=sm.families.Poisson(),
+                 offset=np.log(df["exposure"].to_numpy())).fit(tol=1e-12)
+    first, _ = m._design.cells(m._design.codes(df), np.arange(len(df)))
+    assert len(first) < len(df) / 10  # the fit really ran on cells
+    np.testing.assert_allclose(m.coef_.to_numpy(), ref.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(m.bse_.to_numpy(), ref.bse, rtol=1e-6)
+    np.testing.assert_allclose(m.loglik_, ref.llf, rtol=1e-10)
+    np.testing.assert_allclose(m.deviance_, ref.deviance, rtol=1e-9)
+    np.testing.assert_allclose(m.pearson_chi2_, ref.pearson_chi2, rtol=1e-8)
+    assert m.n_obs_ == len(df)
+    assert m.fitted_.index.equals(df.index)
+    # a deviance test between nested models: the same as on rows
+    small = FrequencyGLM("poisson", factors=factors[:2], engine=engine).fit(df)
+    ref_small = sm.GLM(df["accidents"].to_numpy(float), small._design.dense(df),
+                       family=sm.families.Poisson(),
+                       offset=np.log(df["exposure"].to_numpy())).fit(tol=1e-12)
+    np.testing.assert_allclose(small.deviance_ - m.deviance_,
+                               ref_small.deviance - ref.deviance, rtol=1e-8)
+
+
+def test_cells_group_identical_design_rows_only():
+    df = _cell_table(500, 3)
+    df["hazard_rate"] = np.round(np.random.default_rng(0).uniform(0, 1, len(df)), 1)
+    m = FrequencyGLM("poisson", factors=["sector", "year", "hazard_rate"],
+                     numeric={"year": "linear", "hazard_rate": "linear"}, engine="statsmodels")
+    m.fit(df)
+    rows = np.arange(len(df))
+    first, cell = m._design.cells(m._design.codes(df), rows)
+    key = df[["sector", "year", "hazard_rate"]].astype(str).agg("|".join, axis=1).to_numpy()
+    assert len(first) == len(set(key))
+    # rows share a cell exactly when they share every factor value
+    assert (key[first[cell]] == key).all()
+    assert (cell[first] == np.arange(len(first))).all()
+
+
+def test_cells_key_does_not_overflow_with_many_distinct_numeric_values():
+    # six numeric factors of ~2,600 distinct values each: 3e20 possible cells, more than an
+    # int64 key holds; the key is compacted on the way and rows still group exactly
+    rng = np.random.default_rng(5)
+    base = pd.DataFrame({f"x{i}": rng.integers(0, 10_000, 3_000) / 7.0 for i in range(6)})
+    df = pd.concat([base, base.iloc[:500]], ignore_index=True)  # 500 duplicated rows
+    df["exposure"] = 1.0
+    df["accidents"] = rng.poisson(0.5, len(df))
+    names = list(base.columns)
+    m = FrequencyGLM("poisson", names, numeric=dict.fromkeys(names, "linear"), engine="newton")
+    m.fit(df)
+    first, cell = m._design.cells(m._design.codes(df), np.arange(len(df)))
+    assert len(first) == len(base.drop_duplicates())
+    key = df[names].to_numpy()
+    np.testing.assert_array_equal(key[first[cell]], key)

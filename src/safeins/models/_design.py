@@ -405,6 +405,41 @@ class Design:
                 z |= codes[spec.name] == ZERO_CODE
         return z
 
+    def cells(self, codes: Mapping[str, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Group ``rows`` (integer positions) by identical design rows.
+
+        Returns ``(first, cell)``: the position (into ``rows``) of the first row of each cell and
+        the cell of every row. Rows of one cell share every factor level and numeric value, so a
+        Poisson fit on the cells' summed counts and exposures has the same likelihood equations
+        as the fit on the rows.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"s": ["a", "b", "a", "b"], "y": [1, 1, 0, 1]})
+        >>> d = Design.learn(df, ["s"], weight=np.ones(4), counts=df["y"].to_numpy())
+        >>> first, cell = d.cells(d.codes(df), np.arange(4))
+        >>> first.tolist(), cell.tolist()
+        ([0, 1], [0, 1, 0, 1])
+        """
+        n = len(rows)
+        key = np.zeros(n, dtype=np.int64)
+        size = 1
+        for spec in self.specs:
+            c = codes[spec.name][rows]
+            # float values (numeric factors) and codes alike: exact equality defines a cell
+            k, uniq = pd.factorize(c, sort=False)
+            radix = max(len(uniq), 1)
+            if size * radix >= 2**62:  # compact the key so far so the product cannot overflow
+                key, u = pd.factorize(key, sort=False)
+                key = key.astype(np.int64)
+                size = max(len(u), 1)
+            key = key * radix + k
+            size *= radix
+        cell, _ = pd.factorize(key, sort=False)
+        # factorize numbers cells by first appearance: the first row of cell j is where j appears
+        first = np.full(int(cell.max()) + 1 if n else 0, n, dtype=np.int64)
+        np.minimum.at(first, cell, np.arange(n))
+        return first, cell
+
     def dense(self, df: pd.DataFrame, codes=None, rows: np.ndarray | None = None) -> np.ndarray:
         """Dense design (intercept first). Rows in zero-event levels get all-zero dummies."""
         codes = self.codes(df) if codes is None else codes

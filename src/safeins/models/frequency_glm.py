@@ -30,6 +30,7 @@ construction        1.00     True
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -42,6 +43,7 @@ from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relati
 from ._glm_fit import (
     EngineFit,
     fit_glum,
+    fit_poisson_newton,
     fit_statsmodels,
     loglik_obs,
     nb_deviance,
@@ -50,7 +52,8 @@ from ._glm_fit import (
 
 pd = lazy_module("pandas")
 optimize = lazy_module("scipy.optimize")
-stats = lazy_module("scipy.stats")
+# the normal quantile from scipy.special: scipy.stats costs ~0.9 s to import
+special = lazy_module("scipy.special")
 
 __all__ = [
     "BoundaryWarning",
@@ -59,26 +62,39 @@ __all__ = [
 ]
 
 FAMILIES = ("poisson", "negbin", "zip", "zinb")
-ENGINES = ("auto", "statsmodels", "glum")
+ENGINES = ("auto", "statsmodels", "glum", "newton")
 
 # engine="auto" compares the predicted CPU seconds of one fit (benchmarks/bench_glm.py, the
 # engine-cost table): statsmodels' IRLS on dense dummies grows with rows x columns^2, glum's on
 # the categorical design with rows x factors, after a larger fixed start-up cost.
 SM_COST = (0.007, 8e-9)    # seconds: fixed, per row x design column^2
 GLUM_COST = (0.018, 2e-7)  # seconds: fixed, per row x (rating factor + 1)
+NEWTON_COST = (0.001, 2.5e-9)  # seconds: fixed, per row x design column^2 (own dense Newton)
+# the dense Newton holds the design and one weighted copy: at most this many entries each
+NEWTON_MAX_ENTRIES = 5_000_000
+# seconds to import glum (with tabmat and scikit-learn) once numpy, pandas and scipy are loaded:
+# 0.2-0.7 s measured on a shared 2-core machine; paid by the first glum fit of a process
+GLUM_IMPORT = 0.5
 
 
-def predicted_seconds(engine: str, rows: int, columns: int, factors: int) -> float:
+def predicted_seconds(engine: str, rows: int, columns: int, factors: int, *,
+                      imported: bool = True) -> float:
     """Predicted CPU seconds of a Poisson fit by ``engine`` (the cost model of ``auto``).
+
+    ``imported=False`` adds glum's one-off import time to a glum fit.
 
     >>> predicted_seconds("glum", 100_000, 26, 3) < predicted_seconds("statsmodels", 100_000, 26, 3)
     True
     >>> predicted_seconds("statsmodels", 500, 26, 3) < predicted_seconds("glum", 500, 26, 3)
     True
+    >>> predicted_seconds("newton", 26_000, 35, 7) < predicted_seconds("glum", 26_000, 35, 7,
+    ...                                                                imported=False)
+    True
     """
-    fixed, per = SM_COST if engine == "statsmodels" else GLUM_COST
-    work = rows * columns**2 if engine == "statsmodels" else rows * (factors + 1)
-    return fixed + per * work
+    fixed, per = {"statsmodels": SM_COST, "newton": NEWTON_COST}.get(engine, GLUM_COST)
+    work = rows * (factors + 1) if engine == "glum" else rows * columns**2
+    extra = GLUM_IMPORT if engine == "glum" and not imported else 0.0
+    return fixed + per * work + extra
 
 
 class BoundaryWarning(SafeinsWarning):
@@ -151,9 +167,13 @@ class FrequencyGLM:
     base_levels : "most_exposed" or dict
         Base level per categorical factor; by default the level with the most enterprise-years
         (rows) that has events: exposure in different units cannot be added up.
-    engine : {"auto", "statsmodels", "glum"}
-        ``auto`` uses glum when it is installed and its predicted fit time is the smaller
-        (:func:`predicted_seconds`: from a few thousand rows on; Poisson and NB2 only).
+    engine : {"auto", "statsmodels", "glum", "newton"}
+        ``newton`` is safeins' own Newton-Raphson on a dense design (Poisson only, no
+        third-party import). ``auto`` picks, by predicted fit time (:func:`predicted_seconds`),
+        ``newton`` for Poisson designs of at most 5 million entries, else glum when it is
+        installed and predicted faster (Poisson and NB2), else statsmodels. Poisson fits run on
+        the summed counts and exposures of rows with identical factor values (exact: the
+        estimates and covariance equal the fit on the rows; statistics stay per row).
     alpha : float, optional
         Fixed NB2 dispersion; estimated when None.
     zero_factors : list of str, optional
@@ -306,27 +326,47 @@ class FrequencyGLM:
             raise ValidationError(self._what, [_problem(
                 "rows", n_fit, f"more rows than parameters ({n_par}) are needed")])
 
-        engine = self._pick_engine(n_fit, design.n_columns, len(self.factors))
-        yf, off = y[fit_rows], np.log(expo[fit_rows])
+        rows = np.flatnonzero(fit_rows)
+        yf, ef = y[rows], expo[rows]
+        possible = math.prod(len(s.levels) for s in design.specs if s.is_categorical)
+        if self.family == "poisson" and design.specs and possible <= 2 * len(rows):
+            # counts and exposures summed over rows with one design row are sufficient for a
+            # Poisson GLM: the fit on these cells has the rows' estimates and information (the
+            # log-likelihoods differ by a constant); the statistics below stay per row. Skipped
+            # when the categorical levels alone allow more than twice as many cells as rows:
+            # then most rows are their own cell and grouping costs more than it saves
+            first, cell = design.cells(codes, rows)
+            if len(first) < 0.8 * len(rows):
+                yf = np.bincount(cell, weights=yf, minlength=len(first))
+                ef = np.bincount(cell, weights=ef, minlength=len(first))
+                rows = rows[first]
+        n_cells = self._fitted_cells = len(rows)  # rows the engine saw (benchmarks read it)
+        engine = self._pick_engine(n_cells, design.n_columns, len(self.factors))
+        off = np.log(ef)
         if engine == "glum":
-            Xt = design.tabmat(df, codes, rows=fit_rows) if design.specs else None
+            Xt = design.tabmat(df, codes, rows=rows) if design.specs else None
             try:
                 res = self._fit_glum(Xt, yf, off)
             except (np.linalg.LinAlgError, ConvergenceError):
-                self._check_rank(design, Xt=Xt, n=n_fit)  # an aliased design: name the columns
+                self._check_rank(design, Xt=Xt, n=n_cells)  # an aliased design: name the columns
                 raise
             # the rank is checked on the information of the fit (X'WX with W > 0 has the rank of
             # X'X): one X'WX less on large data than checking X'X first
             self._check_rank(design, gram=res.info)
+        elif engine == "newton":
+            X = design.dense(df, codes, rows=rows)
+            with _threads_for(n_cells):  # the rank check's X'X too: a busy BLAS pool waits
+                self._check_rank(design, X=X)
+                res = fit_poisson_newton(X, yf, off, what=self._what)
         else:
-            X = design.dense(df, codes, rows=fit_rows)
+            X = design.dense(df, codes, rows=rows)
             self._check_rank(design, X=X)
             Z = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
             self._design_columns = (tuple(design.columns),
                                     tuple(zdesign.columns) if zdesign else None)
-            with _threads_for(n_fit):  # BLAS threads: contention costs more than they save
+            with _threads_for(n_cells):  # BLAS threads: contention costs more than they save
                 res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
@@ -377,7 +417,19 @@ class FrequencyGLM:
                 raise ConfigError(f"{self._what}: engine='glum' needs glum: "
                                   "pip install 'safeins[glm]'")
             return "glum"
-        # the prediction first: a small table never imports glum (seconds of imports)
+        if self.engine == "newton":
+            if self.family != "poisson":
+                raise ConfigError(f"{self._what}: engine='newton' fits family='poisson' only; "
+                                  "use engine='glum' or 'statsmodels' (or 'auto')")
+            return "newton"
+        # the prediction first: a small table never imports glum (seconds of imports); the dense
+        # Newton is always cheaper than statsmodels' IRLS on the same dense design
+        if (self.engine == "auto" and self.family == "poisson"
+                and n * columns <= NEWTON_MAX_ENTRIES
+                and predicted_seconds("newton", n, columns, factors)
+                < predicted_seconds("glum", n, columns, factors,
+                                    imported="glum" in sys.modules)):
+            return "newton"
         if (self.engine == "auto" and not zi
                 and predicted_seconds("glum", n, columns, factors)
                 < predicted_seconds("statsmodels", n, columns, factors) and _glum_available()):
@@ -513,7 +565,7 @@ class FrequencyGLM:
         return mu, pi
 
     def _relativities(self, levels, df, codes, y, expo, zero, pi_all) -> pd.DataFrame:
-        z = stats.norm.ppf(0.5 + self.ci / 2)
+        z = special.ndtri(0.5 + self.ci / 2)
         out = wald_relativities(
             self._design, levels, self.coef_.to_numpy(), self.bse_.to_numpy(), z,
             zero_upper=lambda spec, lev: self._zero_upper(spec, lev, df, codes, expo, pi_all))
@@ -554,7 +606,7 @@ class FrequencyGLM:
             raise ConfigError(f"{self._what}.trend: {factor!r} is not a linear factor of the model "
                               f"(factors: {self.factors}); fit with {factor!r} among the factors "
                               "and numeric={...: 'linear'} (the default for a numeric column)")
-        z = stats.norm.ppf(0.5 + self.ci / 2)
+        z = special.ndtri(0.5 + self.ci / 2)
         b, se = float(self.coef_[factor]), float(self.bse_[factor])
         return pd.DataFrame({"factor": [factor], "annual_factor": [math.exp(b)],
                              "ci_low": [math.exp(b - z * se)], "ci_high": [math.exp(b + z * se)],
@@ -571,7 +623,7 @@ class FrequencyGLM:
         df = _as_frame(data).copy()
         df[factor] = float(year)
         mean = self.predict(df, exposure=exposure)
-        z = stats.norm.ppf(0.5 + self.ci / 2)
+        z = special.ndtri(0.5 + self.ci / 2)
         last = float(self._design_year_max if hasattr(self, "_design_year_max") else year)
         width = z * float(self.bse_[factor]) * abs(float(year) - last)
         return pd.DataFrame({"expected": mean, "ci_low": mean * math.exp(-width),
@@ -726,14 +778,14 @@ class FrequencyGLM:
     def coef_table(self) -> pd.DataFrame:
         """Coefficients with standard errors, z, p-values and CIs (count part, then zero part)."""
         self._check_fitted()
-        z = stats.norm.ppf(0.5 + self.ci / 2)
+        z = special.ndtri(0.5 + self.ci / 2)
         parts = [("count", self.coef_, self.bse_)]
         if self.family in ("zip", "zinb"):
             parts.append(("zero", self.zero_coef_, self.zero_bse_))
         frames = []
         for part, c, s in parts:
             f = pd.DataFrame({"part": part, "coef": c, "std_err": s, "z": c / s})
-            f["p_value"] = 2 * stats.norm.sf(np.abs(f["z"]))
+            f["p_value"] = 2 * special.ndtr(-np.abs(f["z"]))
             f["ci_low"], f["ci_high"] = c - z * s, c + z * s
             frames.append(f)
         return pd.concat(frames)
