@@ -305,3 +305,18 @@ def test_greedy_at_scale_is_close_to_the_optimum():
     best = objective(a, k, allocate_optimal(a, k, budget))
     assert x.sum() == pytest.approx(budget, rel=1e-10)
     assert 0.99 * best < objective(a, k, x) <= best * (1 + 1e-12)
+
+
+def test_budget_equal_to_the_upper_bounds_total_up_to_rounding():
+    # found by hypothesis: a budget that is the upper bounds' total, summed in another order
+    lo = np.array([0.0, 1.7139457382133032])
+    hi = lo + np.array([6.0, 9.082180980211387])
+    x, info = allocate_optimal(np.zeros(2), np.ones(2), float(lo.sum() + (hi - lo).sum()), lo, hi,
+                               full_output=True)
+    assert info.unspent == 0.0 and np.array_equal(x, hi)
+    a = np.zeros(25)
+    a[[13, 14, 15, 21, 23]] = 1.0
+    width = np.zeros(25)
+    width[[13, 14, 15, 21, 23]] = [2.0, 10.0, 10.0, 3.0, 7.737772032376047]
+    x = allocate_greedy(a, np.ones(25), float(width.sum()), 0.0, width, step=0.7)
+    assert x.sum() == pytest.approx(width.sum(), rel=1e-12) and np.all(x <= width + 1e-12)

@@ -234,6 +234,9 @@ def allocate_optimal(a, k, budget, lower=0.0, upper=np.inf, *, full_output=False
     if cap <= b:
         x = _at_totals(c, k, hi)
         unspent = b - float(x.sum())
+        # a budget equal to the upper bounds' total leaves only the rounding of the sum over
+        if abs(unspent) <= 4 * np.finfo(float).eps * max(b, cap, 1.0) * max(n, 1):
+            unspent = 0.0
         if unspent > 1e-9 * max(b, 1.0):
             msg = (f"{unspent:,.2f} of the budget {b:,.2f} is left unspent: every enterprise is at "
                    f"its upper bound (Σ upper = {cap:,.2f})")
@@ -564,7 +567,10 @@ def _greedy_fill(ladder: _Ladder, x, room, remaining) -> None:
     """Buy increments in decreasing benefit per yuan, within ``room`` per enterprise, until
     ``remaining`` is spent (or every enterprise is full); adds the purchases to ``x``."""
     useful = np.isfinite(ladder.top).any(axis=1)
-    full_cap = np.isfinite(room[useful]).all() and room[useful].sum() <= remaining
+    cap = float(room[useful].sum())
+    # rounding: a budget equal to the rooms' total (summed in another order) is a full budget
+    slack = 4 * np.finfo(float).eps * max(cap, remaining, 1.0) * max(room.size, 1)
+    full_cap = np.isfinite(room[useful]).all() and cap <= remaining + slack
     if useful.any() and full_cap:
         # every useful enterprise fills up before the budget is spent
         rows = np.flatnonzero(useful & (room > 0))
