@@ -145,7 +145,7 @@ class Empirical(Severity):
         """Lower quantile: the smallest atom v with P(X <= v) >= q (q in [0, 1])."""
         q = check_levels(f"{type(self).__name__}.ppf", q)
         idx = np.clip(np.searchsorted(self._cum, q, side="left"), 0, self.values.size - 1)
-        return _scalar(np.where((q >= 0) & (q <= 1), self.values[idx], np.nan))
+        return _scalar(self.values[idx])  # check_levels has refused q outside [0, 1]
 
     def isf(self, q):
         """ppf(1 - q) (q in [0, 1])."""

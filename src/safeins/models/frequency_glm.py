@@ -38,6 +38,7 @@ import numpy as np
 
 from .._base.lazy import lazy_module
 from .._base.results import as_summary
+from .._base.threads import limit_threads
 from ..errors import ConfigError, ConvergenceError, Problems, SafeinsWarning, ValidationError
 from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relativities
 from ._glm_fit import (
@@ -133,20 +134,6 @@ def _glum_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _threads_for(n: int):
-    """One OpenMP/BLAS thread below 100,000 rows: there, thread start-up and contention cost more
-    than they save (measured 0.4 s vs 8.6 s for 6,000 rows on a busy 2-core machine)."""
-    import contextlib
-
-    if n >= 100_000:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn (glum)
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
 
 
 class FrequencyGLM:
@@ -355,7 +342,7 @@ class FrequencyGLM:
             self._check_rank(design, gram=res.info)
         elif engine == "newton":
             X = design.dense(df, codes, rows=rows)
-            with _threads_for(n_cells):  # the rank check's X'X too: a busy BLAS pool waits
+            with limit_threads(rows=n_cells):  # the rank check's X'X too: a busy BLAS pool waits
                 self._check_rank(design, X=X)
                 res = fit_poisson_newton(X, yf, off, what=self._what)
         else:
@@ -366,7 +353,7 @@ class FrequencyGLM:
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
             self._design_columns = (tuple(design.columns),
                                     tuple(zdesign.columns) if zdesign else None)
-            with _threads_for(n_cells):  # BLAS threads: contention costs more than they save
+            with limit_threads(rows=n_cells):  # BLAS threads: contention costs more than they save
                 res = self._fit_statsmodels(X, yf, off, Z)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
@@ -475,7 +462,7 @@ class FrequencyGLM:
                                covariance=opts.get("covariance", True))
 
     def _fit_glum(self, Xt, y, off) -> EngineFit:
-        with _threads_for(len(y)):
+        with limit_threads(rows=len(y)):
             return self._fit_glum_inner(Xt, y, off)
 
     def _fit_glum_inner(self, Xt, y, off) -> EngineFit:

@@ -475,18 +475,6 @@ class PolicyCoverage(Config):
         """
         return _insured_loss_frame(self, accidents, victims, headcount)
 
-    def __repr__(self) -> str:  # short: the full content is in to_frame()
-        from .._base.results import short_repr
-
-        return short_repr(self)
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str | None:
-        from .._base.results import html_repr
-
-        return html_repr(self)
-
 
 def _headcounts(headcount, what: str) -> np.ndarray:
     """Headcounts as floats, each checked to be an integer >= 1 (every bad one listed)."""

@@ -499,17 +499,5 @@ class FloatingRule(Config):
                    status="user", combine="multiplicative", floor=floor, cap=cap, terms=terms,
                    schedule=schedule)
 
-    def __repr__(self) -> str:  # short: the full content is in to_frame()
-        from .._base.results import short_repr
-
-        return short_repr(self)
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str | None:
-        from .._base.results import html_repr
-
-        return html_repr(self)
-
 
 FloatingRule.model_rebuild()

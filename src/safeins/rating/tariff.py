@@ -438,15 +438,3 @@ class Tariff(Config):
                      rating_factors=rating_factors, complement_weight=complement_weight,
                      rating_cap=rating_cap, policy_year=policy_year, bases=bases)
 
-    def __repr__(self) -> str:  # short: the full content is in to_frame()
-        from .._base.results import short_repr
-
-        return short_repr(self)
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str | None:
-        from .._base.results import html_repr
-
-        return html_repr(self)
-
