@@ -270,7 +270,7 @@ def _inject(frame: pd.DataFrame, fault: str, column: str, row: int) -> pd.DataFr
 
 
 @FAST
-@given(column=st.sampled_from(["sector", "headcount", "payroll", "revenue"]),
+@given(column=st.sampled_from(["sector", "headcount", "contract_value", "vessels"]),
        fault=st.sampled_from(["missing column", "NaN", "negative", "text"]),
        row=st.integers(0, 2))
 def test_portfolio_with_one_fault(column, fault, row):
@@ -278,7 +278,7 @@ def test_portfolio_with_one_fault(column, fault, row):
         fault = "text"  # a sector code is text: an unknown one is the fault
     frame = _portfolio_frame()
     if column in RATED_ON:
-        # payroll and revenue are required only where the sector is rated on them
+        # contract value and vessels are required only where the sector is rated on them
         frame = frame.assign(sector=RATED_ON[column])
     df = _inject(frame, fault, column, row)
     with pytest.raises(SafeinsError) as info:
@@ -286,11 +286,12 @@ def test_portfolio_with_one_fault(column, fault, row):
     assert column in str(info.value)
 
 
-RATED_ON = {"payroll": "manufacturing", "revenue": "trade"}
+RATED_ON = {"contract_value": "construction", "vessels": "fishing"}
 
 
 def test_a_base_other_sectors_need_may_be_absent():
-    # the example book has no manufacturing or trade: payroll and revenue are optional there
+    # no sector is rated on payroll or revenue by default (manufacturing and trade are rated per
+    # worker): both columns are optional
     frame = _portfolio_frame().drop(columns=["payroll", "revenue"])
     assert len(si.Portfolio(frame)) == 3
 

@@ -67,8 +67,8 @@ def test_duplicated_ids_missing_columns_nan_and_wrong_types():
     f = f.drop(columns=["region"])
     f["payroll"] = f["payroll"].astype(object)
     f.loc[1, "payroll"] = "lots"
-    f.loc[0, "sector"] = "trade"  # rated per revenue: its revenue is required
-    f.loc[0, "revenue"] = np.nan
+    f.loc[0, "sector"] = "construction"  # rated per contract value: its contract value is required
+    f.loc[0, "contract_value"] = np.nan
     with pytest.raises(ValidationError) as err:
         si.Portfolio(f)
     p = err.value.problems
@@ -76,7 +76,7 @@ def test_duplicated_ids_missing_columns_nan_and_wrong_types():
     assert "duplicated id" in rules
     assert "required column" in rules
     assert (p["column"] == "payroll").any() and "wrong type" in rules
-    assert ((p["column"] == "revenue") & p["rule"].str.contains("rated per revenue")).any()
+    assert ((p["column"] == "contract_value") & p["rule"].str.contains("rated per contract_value")).any()
 
 
 def test_accidents_of_unknown_enterprises_and_impossible_years():
@@ -280,12 +280,12 @@ def test_minimal_book_defaults_are_stated_once():
 
 
 def test_minimal_book_still_needs_each_sectors_base():
-    book = _book(payroll=[np.nan] * 4)
+    book = _book(vessels=[np.nan] * 4)
     with pytest.raises(ValidationError) as err:  # (no warning about defaults when it raises)
         si.Portfolio(book)
     p = err.value.problems
-    assert p[["row", "column"]].values.tolist() == [["F2", "payroll"]]
-    assert "rated per payroll" in p["rule"].iloc[0]
+    assert p[["row", "column"]].values.tolist() == [["F3", "vessels"]]
+    assert "rated per vessels" in p["rule"].iloc[0]
 
 
 def test_gbk_files_are_detected_and_read_with_encoding(tmp_path):

@@ -80,8 +80,8 @@ DEFAULT_SECTORS: dict[str, SectorProfile] = {
     "civil_explosives": SectorProfile(0.004, 80, 0.8, 0.084, 0.0150, 0.0024, 0.03, 1.5),
     "metal_smelting": SectorProfile(0.030, 120, 1.0, 0.182, 0.0075, 0.00078, 0.02, 2.0),
     "fishing": SectorProfile(0.020, 16, 0.7, 0.364, 0.0175, 0.0038, 0.01, 2.0, 0.125),
-    "manufacturing": SectorProfile(0.420, 35, 1.1, 0.126, 0.0050, 0.0002, 0.02, 2.5, 9.0e4),
-    "trade": SectorProfile(0.180, 12, 1.0, 0.056, 0.0040, 0.00006, 0.05, 2.5, 2.0e6),
+    "manufacturing": SectorProfile(0.420, 35, 1.1, 0.126, 0.0050, 0.0002, 0.02, 2.5),
+    "trade": SectorProfile(0.180, 12, 1.0, 0.056, 0.0040, 0.00006, 0.05, 2.5),
     "other": SectorProfile(0.059, 15, 1.0, 0.070, 0.0050, 0.0001, 0.05, 2.5),
 }
 # codes in this order; shares must sum to 1 (checked)

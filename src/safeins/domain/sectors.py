@@ -92,9 +92,10 @@ _REGISTRY: tuple[Sector, ...] = (
            aliases=("民爆",)),
     Sector("metal_smelting", "金属冶炼", "Metal smelting", "headcount", _BOTH),
     Sector("fishing", "渔业生产", "Fishing", "vessels", _BOTH),
-    # Not mandatory nationally; "encouraged" (2017 第六条). Bases follow common market practice.
-    Sector("manufacturing", "制造业", "Manufacturing", "payroll"),
-    Sector("trade", "商贸", "Trade", "revenue", aliases=("commerce",)),
+    # Not mandatory nationally; "encouraged" (2017 第六条). Rated per worker: the 2025 rules set the cover
+    # per person (payroll and revenue remain alternatives, safeins.rating.tariff.ALTERNATIVE_BASES).
+    Sector("manufacturing", "制造业", "Manufacturing", "headcount"),
+    Sector("trade", "商贸", "Trade", "headcount", aliases=("commerce",)),
     Sector("other", "其他", "Other", "headcount"),
 )
 _BY_KEY: dict[str, Sector] = {}

@@ -43,11 +43,11 @@ __all__ = ["ALTERNATIVE_BASES", "DIMENSIONS", "RateRow", "Relativity", "Tariff"]
 
 SIZE_BANDS = ("large", "medium", "small", "micro")
 ANY = "*"
-#: Bases a manual may rate a sector on besides its registered one. Manufacturing and trade are rated
-#: per worker in the demo (the 2025 rules cover the same amount per person, so the headcount is the
-#: natural base); their payroll and revenue bases stay available for manuals that use them.
-ALTERNATIVE_BASES: dict[str, tuple[str, ...]] = {"manufacturing": ("headcount",),
-                                                 "trade": ("headcount",)}
+#: Bases a manual may rate a sector on besides its registered one. Manufacturing and trade are
+#: registered per worker (the 2025 rules cover the same amount per person, so the headcount is the
+#: natural base); payroll and revenue stay available for manuals that rate them so.
+ALTERNATIVE_BASES: dict[str, tuple[str, ...]] = {"manufacturing": ("payroll",),
+                                                 "trade": ("revenue",)}
 #: The row fields an enterprise is matched on (besides the exposure band).
 DIMENSIONS = ("sector", "size_band", "region", "per_person", "aggregate", "risk_class")
 
