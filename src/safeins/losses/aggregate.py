@@ -422,8 +422,11 @@ class Aggregate(ResultMixin):
                 f"(tol={self.tol:g}); increase n or step", DiscretizationWarning, stacklevel=4)
         if self.discretization in ("rounding", "unbiased"):
             t = self.theoretical_
-            m = float(np.dot(x, g))
-            sd = math.sqrt(max(float(np.dot((x - m) ** 2, g)), 0.0))
+            # einsum, not np.dot: on a million points a threaded BLAS dot waits for its
+            # threads (16 ms against 0.5 ms on a loaded 2-core machine)
+            m = float(np.einsum("i,i->", x, g))
+            c = x - m
+            sd = math.sqrt(max(float(np.einsum("i,i,i->", c, c, g)), 0.0))
             errs = []
             if is_finite(t["mean"]) and t["mean"] > 0:
                 errs.append(("mean", abs(m / t["mean"] - 1)))
