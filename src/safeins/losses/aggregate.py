@@ -383,7 +383,8 @@ class Aggregate(ResultMixin):
             g = _compound.panjer(self.freq, f, n)
         else:
             g = _compound.convolution(self.freq, f, n)
-        x = h * np.arange(n)
+        x = np.arange(n, dtype=float)
+        x *= h  # = h * arange(n), without a second 8 MB array at 2^20 points
         self.mass_lost_ = float(max(1.0 - g.sum(), 0.0))
         self._check_grid(g, x)
         if self.aggregate_coverage is not None:

@@ -91,7 +91,9 @@ class _Capped:
         return out if math.isinf(self.u) else np.where(x > self.u, 0.0, out)
 
     def lev(self, x):
-        return np.asarray(self.sev.lev(np.minimum(np.asarray(x, dtype=float), self.u)), dtype=float)
+        x = np.asarray(x, dtype=float)
+        return np.asarray(self.sev.lev(x if math.isinf(self.u) else np.minimum(x, self.u)),
+                          dtype=float)
 
 
 def discretize(sev, step: float, n: int, *, method: str, limit: float | None = None) -> np.ndarray:
@@ -161,7 +163,9 @@ def _first_differences(s: np.ndarray) -> np.ndarray:
 def _unbiased(X, h: float, n: int) -> np.ndarray:
     j = np.arange(n, dtype=float)
     x = j * h
-    E = X.lev(x)  # E[X ^ jh], j = 0..n-1
+    E = np.empty(n)  # E[X ^ jh], j = 0..n-1; the points above 0 in one vectorised call
+    E[0] = X.lev(x[:1])[0]
+    E[1:] = X.lev(x[1:])
     S = X.sf(x)  # P(X > jh)
     # mass of each cell [jh, (j+1)h], j = 0..n-2 (the atom at 0 belongs to the first cell)
     cell = np.empty(n - 1)
