@@ -89,3 +89,20 @@ def test_fft_equals_the_transform_of_an_explicitly_padded_copy(pad, theta):
     if theta == 0:
         np.testing.assert_array_equal(g, sfft.irfft(np.exp(4.0 * (sfft.rfft(x) - 1)),
                                                     n=length)[:n])
+
+
+def test_moments_computed_once_equal_the_plain_sums():
+    import warnings
+
+    from safeins.losses.aggregate import Aggregate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        agg = Aggregate(Poisson(3.0), LogNormal(5.0, 1.0), method="fft", step=10.0, n=2**12)
+    x, q = agg.lattice()
+    m = float(np.dot(x, q))
+    c = x - m
+    v = float(np.dot(c * c, q))
+    s = float(np.dot(c * c * c, q)) / v**1.5
+    assert (agg.mean(), agg.var(), agg.skew()) == (m, v, s)
+    assert agg.std() == math.sqrt(v) and agg.mean() == m  # a second call: the kept values
