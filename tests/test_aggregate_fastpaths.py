@@ -74,6 +74,22 @@ def test_poisson_pgf_in_place_leaves_its_argument_alone():
     np.testing.assert_array_equal(Poisson(2.0).pgf(np.array([0, 1])), np.exp(2.0 * np.array([-1, 0])))
 
 
+def test_negative_binomial_pgf_in_place_equals_the_formula():
+    from safeins.losses import NegativeBinomial
+
+    N = NegativeBinomial(2.5, 0.3)
+    z = np.exp(1j * np.linspace(0.0, 3.0, 11)) * 0.9
+    keep = z.copy()
+    got = N.pgf(z)
+    np.testing.assert_array_equal(z, keep)
+    ref = np.exp(N.n * (math.log(N.p) - np.log(1.0 - (1.0 - N.p) * keep)))
+    np.testing.assert_array_equal(got, ref)
+    assert N.pgf(1.0) == pytest.approx(1.0)
+    np.testing.assert_array_equal(N.pgf(np.array([0, 1])),
+                                  np.exp(N.n * (math.log(N.p) - np.log(1.0 - (1.0 - N.p)
+                                                                       * np.array([0, 1])))))
+
+
 @pytest.mark.parametrize("pad, theta", [(1, 0.0), (2, 0.0), (2, 0.01)])
 def test_fft_equals_the_transform_of_an_explicitly_padded_copy(pad, theta):
     rng = np.random.default_rng(5)
