@@ -164,7 +164,7 @@ def _unbiased(X, h: float, n: int) -> np.ndarray:
     j = np.arange(n, dtype=float)
     x = j * h
     E = np.empty(n)  # E[X ^ jh], j = 0..n-1; the points above 0 in one vectorised call
-    E[0] = X.lev(x[:1])[0]
+    E[:1] = X.lev(x[:1])
     E[1:] = X.lev(x[1:])
     S = X.sf(x)  # P(X > jh)
     # mass of each cell [jh, (j+1)h], j = 0..n-2 (the atom at 0 belongs to the first cell)
