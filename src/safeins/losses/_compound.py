@@ -145,14 +145,18 @@ def fft(freq, f, n: int, pad: int = 2, theta: float = 0.0):
     """
     f = np.asarray(f, dtype=float)
     length = sfft.next_fast_len(int(pad * n), real=True)
-    x = np.zeros(length)
     m = min(len(f), n)
-    x[:m] = f[:m]
-    if theta > 0:
-        tilt = np.exp(-theta * np.arange(length))
-        x *= tilt
-    phi = sfft.rfft(x)
-    g = sfft.irfft(_pgf(freq, phi), n=length)[:n]
+    if theta > 0 or m == 0:
+        x = np.zeros(length)
+        x[:m] = f[:m]
+        if theta > 0:
+            tilt = np.exp(-theta * np.arange(length))
+            x *= tilt
+        phi = sfft.rfft(x)
+    else:  # rfft pads with zeros itself: no copy of the grid
+        phi = sfft.rfft(f[:m], n=length)
+    # the transform of P_N is a fresh array nobody else holds: the inverse may work in it
+    g = sfft.irfft(_pgf(freq, phi), n=length, overwrite_x=True)[:n]
     if theta > 0:
         g = g / tilt[:n]
     return g, length

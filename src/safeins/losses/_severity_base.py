@@ -199,8 +199,10 @@ class Severity(Parametric):
         check_params(f"{type(self).__name__}.limited_moment", [("k", k, "positive")])
         k = float(k)
         u = np.asarray(u, dtype=float)
-        out = np.empty(u.shape)
         pos = u > 0
+        if u.size > 1 and pos.all() and not np.isinf(u).any():  # a lattice: no masked copies
+            return np.asarray(self._limited_moment(u, k), dtype=float)
+        out = np.empty(u.shape)
         with np.errstate(invalid="ignore"):
             out[~pos] = np.power(u[~pos], k)
         if np.any(pos):

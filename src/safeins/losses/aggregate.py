@@ -383,7 +383,8 @@ class Aggregate(ResultMixin):
             g = _compound.panjer(self.freq, f, n)
         else:
             g = _compound.convolution(self.freq, f, n)
-        x = h * np.arange(n)
+        x = np.arange(n, dtype=float)
+        x *= h  # = h * arange(n), without a second 8 MB array at 2^20 points
         self.mass_lost_ = float(max(1.0 - g.sum(), 0.0))
         self._check_grid(g, x)
         if self.aggregate_coverage is not None:
@@ -422,8 +423,11 @@ class Aggregate(ResultMixin):
                 f"(tol={self.tol:g}); increase n or step", DiscretizationWarning, stacklevel=4)
         if self.discretization in ("rounding", "unbiased"):
             t = self.theoretical_
-            m = float(np.dot(x, g))
-            sd = math.sqrt(max(float(np.dot((x - m) ** 2, g)), 0.0))
+            # einsum, not np.dot: on a million points a threaded BLAS dot waits for its
+            # threads (16 ms against 0.5 ms on a loaded 2-core machine)
+            m = float(np.einsum("i,i->", x, g))
+            c = x - m
+            sd = math.sqrt(max(float(np.einsum("i,i,i->", c, c, g)), 0.0))
             errs = []
             if is_finite(t["mean"]) and t["mean"] > 0:
                 errs.append(("mean", abs(m / t["mean"] - 1)))
@@ -609,12 +613,16 @@ class Aggregate(ResultMixin):
         if not self.is_discrete:
             m, sd, g = self._ms()
             return m, sd * sd, (g if self.method_ == "normal_power" else 0.0)
-        x, q = self._x, self._p
-        m = float(np.dot(x, q))
-        c = x - m
-        v = float(np.dot(c * c, q))
-        s = float(np.dot(c * c * c, q)) / v**1.5 if v > 0 else math.nan
-        return m, v, s
+        # computed on first use and kept: mean(), var(), std() and skew() each need all three,
+        # and on a grid of 2^20 points one pass costs milliseconds
+        if getattr(self, "_moments_cache", None) is None:
+            x, q = self._x, self._p
+            m = float(np.dot(x, q))
+            c = x - m
+            v = float(np.dot(c * c, q))
+            s = float(np.dot(c * c * c, q)) / v**1.5 if v > 0 else math.nan
+            self._moments_cache = (m, v, s)
+        return self._moments_cache
 
     def mean(self) -> float:
         """Mean of the computed distribution (see :meth:`describe` for the exact value).

@@ -91,7 +91,9 @@ class _Capped:
         return out if math.isinf(self.u) else np.where(x > self.u, 0.0, out)
 
     def lev(self, x):
-        return np.asarray(self.sev.lev(np.minimum(np.asarray(x, dtype=float), self.u)), dtype=float)
+        x = np.asarray(x, dtype=float)
+        return np.asarray(self.sev.lev(x if math.isinf(self.u) else np.minimum(x, self.u)),
+                          dtype=float)
 
 
 def discretize(sev, step: float, n: int, *, method: str, limit: float | None = None) -> np.ndarray:
@@ -126,28 +128,44 @@ def discretize(sev, step: float, n: int, *, method: str, limit: float | None = N
     h = float(step)
     n = int(n)
     X = _Capped(sev, limit)
-    j = np.arange(n + 1, dtype=float)
-    # differences of survival functions keep full relative precision in the far tail
+    # differences of survival functions keep full relative precision in the far tail; the
+    # lattices are built in place (a grid of 2^20 points is 8 MB a copy)
     if method == "rounding":
-        s = X.sf_left((j[:n] + 0.5) * h)
-        f = np.concatenate([[1.0 - s[0]], s[:-1] - s[1:]])
-    elif method == "upper":
-        s = X.sf_left(j * h)
+        return _first_differences(X.sf_left(_lattice(n, h, shift=0.5)))
+    if method == "upper":
+        s = X.sf_left(_lattice(n + 1, h))
         s[0] = min(float(s[0]), 1.0)
         f = s[:-1] - s[1:]
         f[0] += 1.0 - s[0]  # mass below 0 (none for a loss) is moved to 0
-    elif method == "lower":
-        s = X.sf(j[:n] * h)
-        f = np.concatenate([[1.0 - s[0]], s[:-1] - s[1:]])
-    else:
-        f = _unbiased(X, h, n)
+        return f
+    if method == "lower":
+        return _first_differences(X.sf(_lattice(n, h)))
+    return _unbiased(X, h, n)
+
+
+def _lattice(n: int, h: float, shift: float = 0.0) -> np.ndarray:
+    """``(j + shift) h`` for j = 0..n-1, with the same rounding as that expression."""
+    x = np.arange(n, dtype=float)
+    if shift:
+        x += shift
+    x *= h
+    return x
+
+
+def _first_differences(s: np.ndarray) -> np.ndarray:
+    """``f_0 = 1 - s_0``, ``f_j = s_(j-1) - s_j``: masses from survival values."""
+    f = np.empty(len(s))
+    f[0] = 1.0 - s[0]
+    np.subtract(s[:-1], s[1:], out=f[1:])
     return f
 
 
 def _unbiased(X, h: float, n: int) -> np.ndarray:
     j = np.arange(n, dtype=float)
     x = j * h
-    E = X.lev(x)  # E[X ^ jh], j = 0..n-1
+    E = np.empty(n)  # E[X ^ jh], j = 0..n-1; the points above 0 in one vectorised call
+    E[:1] = X.lev(x[:1])
+    E[1:] = X.lev(x[1:])
     S = X.sf(x)  # P(X > jh)
     # mass of each cell [jh, (j+1)h], j = 0..n-2 (the atom at 0 belongs to the first cell)
     cell = np.empty(n - 1)
