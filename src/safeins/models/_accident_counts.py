@@ -19,14 +19,13 @@ hurt many. Components are :class:`safeins.losses.ZeroTruncated` objects.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 from scipy import optimize, special
 
 from .._base.rng import as_generator
-from .._base.threads import limit_threads
+from .._base.threads import single_thread
 from ..losses import NegativeBinomial, Poisson, ZeroTruncated
 
 __all__ = ["COUNT_FAMILIES", "VictimCount", "compare_counts"]
@@ -162,7 +161,7 @@ class VictimCount:
     @classmethod
     def fit_family(cls, counts, family: str) -> VictimCount:
         """Maximum likelihood fit of one family to counts (all >= 1)."""
-        with one_thread():
+        with single_thread():  # L-BFGS-B's tiny BLAS calls (see single_thread)
             return cls._fit_family(counts, family)
 
     @classmethod
@@ -241,29 +240,6 @@ def _minimize(nll, x0, bounds):
         if done:
             break
     return optimize.OptimizeResult(x=x, fun=f, jac=g)
-
-
-_depth = 0
-
-
-@contextlib.contextmanager
-def one_thread():
-    """BLAS on one thread for the count fits (re-entrant: the thread pools are set once).
-
-    L-BFGS-B makes thousands of tiny BLAS calls; on a busy machine a multi-threaded pool spends
-    milliseconds waking its threads for each (a fit took 0.9 s instead of 2 ms). Setting the
-    pools costs a few milliseconds, so an outer caller (``AccidentModel.fit``) sets them once.
-    """
-    global _depth
-    if _depth:
-        yield
-        return
-    with limit_threads(rows=1):
-        _depth += 1
-        try:
-            yield
-        finally:
-            _depth -= 1
 
 
 def _ztp_mle(mbar: float) -> float:

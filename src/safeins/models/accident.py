@@ -50,10 +50,11 @@ import pandas as pd
 
 from .._base.results import ResultMixin
 from .._base.rng import as_generator
+from .._base.threads import single_thread
 from ..domain.portfolio import AccidentHistory, accident_grade
 from ..errors import DiscretizationWarning, Problems, ValidationError
 from ..losses import Empirical
-from ._accident_counts import COUNT_FAMILIES, one_thread
+from ._accident_counts import COUNT_FAMILIES
 from ._accident_fit import (
     OUTCOMES,
     Pooler,
@@ -186,7 +187,7 @@ class AccidentModel(ResultMixin):
         extra = (sorted(set(portfolio.frame["sector"].astype(str))) if portfolio is not None else [])
         pool = Pooler(A, V, self.min_count, self.count_families, self.severity_families, sectors=extra)
         self.sectors_ = list(pool.present)
-        with one_thread():  # the thread pools are set once for the ~70 count fits
+        with single_thread():  # the thread pools are set once for the ~70 count fits
             self.params_ = {_ALL: fit_sector(pool, None, self.bands_)}
             for s in self.sectors_:
                 self.params_[s] = fit_sector(pool, s, self.bands_)
