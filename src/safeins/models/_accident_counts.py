@@ -137,9 +137,12 @@ class VictimCount:
         while k < cap and float(self.sf(k)) > tail:
             k *= 2
         lo, hi = 1, min(k, cap)
+        # P(N > K) for K = 1..hi in one vectorised call (each call of the mixture's sf goes
+        # through every component's scipy distribution: the bisection's calls cost far more)
+        sf = np.asarray(self.sf(np.arange(1, hi + 1)), dtype=float)
         while lo < hi:  # P(N > K) is decreasing: bisect for the smallest K
             mid = (lo + hi) // 2
-            if float(self.sf(mid)) <= tail:
+            if sf[mid - 1] <= tail:
                 hi = mid
             else:
                 lo = mid + 1
@@ -205,7 +208,7 @@ def _minimize(nll, x0, bounds):
     does not reach on the flat directions of the mixtures.
     """
     res = optimize.minimize(nll, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500})
+                            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500})
     lo, hi = np.array(bounds, dtype=float).T
     x, (f, g) = res.x, nll(res.x)
     for _ in range(20):
