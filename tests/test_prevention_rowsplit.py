@@ -98,3 +98,25 @@ def test_compare_strategies_plans_equal_single_allocations():
         ev = alone.evaluate(n_draws=20, seed=3)
         np.testing.assert_allclose(cmp.evaluations[s].table.to_numpy(), ev.table.to_numpy(),
                                    rtol=1e-12, equal_nan=True, err_msg=s)
+
+
+def test_totals_with_shared_spends_equal_the_sum_of_fractions():
+    """totals sums the weights of equal spends before the expm1 (over >= 8 draws): the same
+    numbers as weighting the per-enterprise fractions and summing."""
+    from safeins.prevention import ServiceCatalog
+    from safeins.prevention.response import ResponseModel
+
+    rng = np.random.default_rng(5)
+    n = 3_000
+    cat = ServiceCatalog.load("default")
+    sectors = rng.choice(["mining", "construction", "manufacturing"], n)
+    m = ResponseModel(cat, sectors, headcount=rng.choice([20, 50, 200], n))
+    # few distinct spends (an equal split), some unfunded pairs
+    x = rng.choice([0.0, 500.0, 1_000.0, 2_500.0], (n, len(cat.codes)))
+    w = rng.uniform(0.0, 3.0, (n, 3))
+    for n_draws in (3, 40):
+        params = m.draw(n_draws, seed=9)
+        F, V = m.fractions(x, params)
+        Ft, Vt = m.totals(x, w, params)
+        np.testing.assert_allclose(Ft, F @ w, rtol=1e-12)
+        np.testing.assert_allclose(Vt, V @ w, rtol=1e-12, atol=1e-12)

@@ -120,6 +120,8 @@ def _fill_rows(c: np.ndarray, k: np.ndarray, target: np.ndarray) -> np.ndarray:
     u = (Σ_top-j k c - target) / Σ_top-j k. Rows with no beneficial service (all c = -inf) are
     split in proportion to k. See :class:`RowSplit` to split several targets on the same (c, k).
     """
+    if not np.any(target):  # nothing to split (the greedy strategy's zero lower bounds)
+        return np.zeros(c.shape)
     return RowSplit(c, k).fill(target)
 
 
