@@ -184,7 +184,8 @@ class AccidentModel(ResultMixin):
                                  else float(self.death_liability))
         # every sector of the portfolio gets parameters, even one with no accident yet: it is the
         # thinnest of thin sectors and is pooled with its parent or all sectors (see pooling_)
-        extra = (sorted(set(portfolio.frame["sector"].astype(str))) if portfolio is not None else [])
+        extra = (sorted(set(map(str, pd.unique(portfolio.frame["sector"])))) if portfolio is not None
+                 else [])
         pool = Pooler(A, V, self.min_count, self.count_families, self.severity_families, sectors=extra)
         self.sectors_ = list(pool.present)
         with single_thread():  # the thread pools are set once for the ~70 count fits
