@@ -1,7 +1,9 @@
-"""with_prior_year and rebase_exposure by factorised keys: the same tables as the merge they replaced.
+"""Vectorised rating helpers (with_prior_year, rebase_exposure, the off-balance factor): the same
+results as the loops and merges they replaced.
 
 The references below are the former implementations (a self-merge on (enterprise, year + 1) and
-a row mask on ``sector.astype(str)``), kept here as the independent method.
+a row mask on ``sector.astype(str)``, a loop over the off-balance pieces), kept here as the
+independent method.
 """
 
 from __future__ import annotations
@@ -101,3 +103,34 @@ def test_rebase_exposure_equals_the_row_mask(sector_dtype):
     before = t["exposure"].copy()
     got.loc[got.index[0], "exposure"] = -1.0  # the result is not a view on the input
     pd.testing.assert_series_equal(t["exposure"], before)
+
+
+def loop_off_balance(floated, minimum, goal):
+    """The former piece-by-piece search of the off-balance factor."""
+    brk = np.where(floated > 0, minimum / np.where(floated > 0, floated, 1.0), np.inf)
+    order = np.argsort(brk)
+    b, f, m = brk[order], floated[order], minimum[order]
+    paid_f = np.concatenate([[0.0], np.cumsum(f)])
+    rest_m = m.sum() - np.concatenate([[0.0], np.cumsum(m)])
+    for k in range(len(b) + 1):
+        c = (goal - rest_m[k]) / paid_f[k] if paid_f[k] > 0 else np.inf
+        lo = b[k - 1] if k > 0 else 0.0
+        hi = b[k] if k < len(b) else np.inf
+        if lo <= c <= hi:
+            return float(c)
+    return float(goal / floated.sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), p_zero=st.sampled_from([0.0, 0.2]),
+       share=st.floats(0.05, 0.95))
+def test_off_balance_vectorised_equals_the_piece_loop(seed, n, p_zero, share):
+    from safeins.rating.quotes import _off_balance
+
+    rng = np.random.default_rng(seed)
+    floated = np.where(rng.random(n) < p_zero, 0.0, rng.uniform(100.0, 5e4, n))
+    if not floated.sum() > 0:
+        floated[0] = 1_000.0
+    minimum = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(50.0, 2e3, n))
+    goal = minimum.sum() + share * floated.sum() * 3.0
+    assert _off_balance(floated, minimum, goal) == loop_off_balance(floated, minimum, goal)
