@@ -781,11 +781,12 @@ def compare_strategies(portfolio, lam, budget, strategies=STRATEGIES, *, n_draws
     options = {**_ALLOCATE_DEFAULTS, **kwargs}
     ctx = _prepare(portfolio, lam, budget, tuple(strategies), **options)
     plans, evals, rows = {}, {}, {}
+    with single_thread():  # thin matrix products (see _plan and PlanEvaluation), pools set once
+        for s in strategies:
+            plans[s] = _plan(ctx, s)
+            evals[s] = plans[s].evaluate(n_draws=n_draws, seed=seed, level=level)
     for s in strategies:
-        with single_thread():  # thin matrix products: see _plan and PlanEvaluation
-            plan = _plan(ctx, s)
-            ev = plan.evaluate(n_draws=n_draws, seed=seed, level=level)
-        plans[s], evals[s] = plan, ev
+        plan, ev = plans[s], evals[s]
         t = ev.table
         row = {"spent": plan.spent, "unspent": plan.unspent,
                "enterprises_reached": int((plan.x.sum(axis=1) > 0).sum())}
