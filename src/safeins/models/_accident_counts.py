@@ -25,6 +25,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .._base.rng import as_generator
+from .._base.threads import single_thread
 from ..losses import NegativeBinomial, Poisson, ZeroTruncated
 
 __all__ = ["COUNT_FAMILIES", "VictimCount", "compare_counts"]
@@ -136,9 +137,12 @@ class VictimCount:
         while k < cap and float(self.sf(k)) > tail:
             k *= 2
         lo, hi = 1, min(k, cap)
+        # P(N > K) for K = 1..hi in one vectorised call (each call of the mixture's sf goes
+        # through every component's scipy distribution: the bisection's calls cost far more)
+        sf = np.asarray(self.sf(np.arange(1, hi + 1)), dtype=float)
         while lo < hi:  # P(N > K) is decreasing: bisect for the smallest K
             mid = (lo + hi) // 2
-            if float(self.sf(mid)) <= tail:
+            if sf[mid - 1] <= tail:
                 hi = mid
             else:
                 lo = mid + 1
@@ -160,6 +164,11 @@ class VictimCount:
     @classmethod
     def fit_family(cls, counts, family: str) -> VictimCount:
         """Maximum likelihood fit of one family to counts (all >= 1)."""
+        with single_thread():  # L-BFGS-B's tiny BLAS calls (see single_thread)
+            return cls._fit_family(counts, family)
+
+    @classmethod
+    def _fit_family(cls, counts, family: str) -> VictimCount:
         k, w = np.unique(np.asarray(counts, dtype=np.int64), return_counts=True)
         k = k.astype(float)
         w = w.astype(float)
@@ -168,15 +177,72 @@ class VictimCount:
             mu = _ztp_mle(mbar)
             ll = float(w @ _ztp_logpmf(k, mu))
             return cls([ZeroTruncated(Poisson(mu))], [1.0], family, ll, int(w.sum()))
-        nll, starts, build = _objective(family, k, w, mbar)
+        nll, starts, bounds, build = _objective(family, k, w, mbar)
         best = None
         for x0 in starts:
-            res = optimize.minimize(nll, x0, method="Nelder-Mead",
-                                    options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 3000})
+            res = _minimize(nll, x0, bounds)
             if best is None or res.fun < best.fun:
+                best = res
+        # The negative binomial's two limits (n -> 0: logarithmic, n -> infinity: Poisson) are
+        # flat directions where a gradient search stops short of the bound the supremum is on:
+        # the best point with log n pinned at each bound is a candidate too.
+        i_n = {"zt_negbin": 0, "zt_poisson_negbin_mix": 2}.get(family)
+        # (only when the search went that way: log n beyond +-5, n < 0.007 or n > 150)
+        edges = () if i_n is None else [e for e in _LOG_N if e * best.x[i_n] > 5 * abs(e)]
+        for edge in edges:
+            x0, pinned = best.x.copy(), list(bounds)
+            x0[i_n], pinned[i_n] = edge, (edge, edge)
+            res = _minimize(nll, x0, pinned)
+            if res.fun < best.fun:
                 best = res
         comps, weights = build(best.x)
         return cls(comps, weights, family, -float(best.fun), int(w.sum()))
+
+
+def _minimize(nll, x0, bounds):
+    """Minimise ``nll`` (returning value and analytic gradient) by L-BFGS-B, then Newton.
+
+    L-BFGS-B brings the parameters into the basin (tens of evaluations where Nelder-Mead took
+    thousands); Newton steps on a Hessian by central differences of the analytic gradient then
+    settle the optimum to ~1e-9 in the parameters, the precision a quasi-Newton update alone
+    does not reach on the flat directions of the mixtures.
+    """
+    res = optimize.minimize(nll, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500})
+    lo, hi = np.array(bounds, dtype=float).T
+    x, (f, g) = res.x, nll(res.x)
+    for _ in range(20):
+        free = (x > lo + 1e-9) & (x < hi - 1e-9)  # coordinates on a bound stay there
+        if not free.any() or np.max(np.abs(g[free])) < 1e-10:
+            break
+        idx = np.flatnonzero(free)
+        h = np.empty((idx.size, idx.size))
+        for j, i in enumerate(idx):
+            e = np.zeros_like(x)
+            e[i] = 1e-5
+            h[:, j] = (nll(x + e)[1][idx] - nll(x - e)[1][idx]) / 2e-5
+        h = (h + h.T) / 2
+        try:
+            step = -np.linalg.solve(h, g[idx])
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or g[idx] @ step >= 0:
+            break  # not a descent direction (Hessian not positive definite): keep L-BFGS-B's
+        t = 1.0
+        while t > 1e-4:  # step halving keeps the value from rising
+            xn = x.copy()
+            xn[idx] = np.clip(x[idx] + t * step, lo[idx], hi[idx])
+            fn, gn = nll(xn)
+            if fn <= f:
+                break
+            t /= 2
+        else:
+            break
+        done = np.max(np.abs(xn - x)) < 1e-12
+        x, f, g = xn, fn, gn
+        if done:
+            break
+    return optimize.OptimizeResult(x=x, fun=f, jac=g)
 
 
 def _ztp_mle(mbar: float) -> float:
@@ -191,8 +257,48 @@ def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
+# Bounds of the search coordinates. Nelder-Mead ran on the same clamped objective without bounds:
+# beyond these boxes the objective is flat, so its minimum lies inside them.
+_LOG_MU = (math.log(_MU_MIN), 30.0)
+_LOG_N = (-20.0, 14.0)
+_LOG_BETA = (-20.0, 18.0)
+_LOGIT_W = (-40.0, 40.0)  # weights within 4e-18 of 0 or 1
+
+
+def _ztp_grad(k, t, lgk):
+    """ZT Poisson log-pmf at mu = e^t and its derivative in t (zero where mu is clamped)."""
+    mu = max(math.exp(min(t, 30.0)), _MU_MIN)
+    lp = _ztp_logpmf(k, mu, lgk)
+    inside = t < 30.0 and mu > _MU_MIN
+    # d/dt [k log mu - mu - log(1 - e^-mu)] = k - mu / (1 - e^-mu)
+    return lp, (k - mu / -math.expm1(-mu)) if inside else np.zeros_like(k)
+
+
+def _ztnb_grad(k, n_t, beta_t, lgk):
+    """ZT NB log-pmf at n = e^n_t, p = 1 / (1 + e^beta_t) and its derivatives in n_t and beta_t.
+
+    log f = lgamma(k + n) - lgamma(n) - log k! + k log beta - (k + n) log(1 + beta)
+            - log(1 - (1 + beta)^-n); with L0 = n log(1 + beta) the last term's derivative is
+    -1 / (e^L0 - 1) times that of L0. A clamped coordinate has derivative zero.
+    """
+    n = math.exp(min(max(n_t, _LOG_N[0]), _LOG_N[1]))
+    beta = math.exp(min(max(beta_t, _LOG_BETA[0]), _LOG_BETA[1]))
+    lp = _ztnb_logpmf(k, n, 1.0 / (1.0 + beta), lgk)
+    l1b = math.log1p(beta)
+    l0 = n * l1b
+    tail = 0.0 if l0 > 700.0 else 1.0 / math.expm1(l0)
+    dn = n * (special.digamma(k + n) - special.digamma(n) - l1b - l1b * tail)
+    db = k - (k + n) * beta / (1.0 + beta) - n * beta / (1.0 + beta) * tail
+    if not _LOG_N[0] < n_t < _LOG_N[1]:
+        dn = np.zeros_like(k)
+    if not _LOG_BETA[0] < beta_t < _LOG_BETA[1]:
+        db = np.zeros_like(k)
+    return lp, dn, db
+
+
 def _objective(family, k, w, mbar):
-    """Negative log-likelihood on unconstrained parameters, starting points, builder."""
+    """Negative log-likelihood with its gradient on unconstrained parameters, starting points,
+    bounds and builder."""
 
     def ztp(mu_t):
         return max(math.exp(min(mu_t, 30.0)), _MU_MIN)
@@ -200,32 +306,41 @@ def _objective(family, k, w, mbar):
     def nb(n_t, beta_t):
         # bounded away from the degenerate edges (n -> 0 is the logarithmic limit, beta -> 0 a
         # point mass at 1) where the log-likelihood is flat anyway
-        n = math.exp(min(max(n_t, -20.0), 14.0))
-        beta = math.exp(min(max(beta_t, -20.0), 18.0))
+        n = math.exp(min(max(n_t, _LOG_N[0]), _LOG_N[1]))
+        beta = math.exp(min(max(beta_t, _LOG_BETA[0]), _LOG_BETA[1]))
         return n, 1.0 / (1.0 + beta)
 
-    def mix_ll(parts, wt):
-        a = np.log(wt) + parts[0]
-        b = np.log1p(-wt) + parts[1] if wt < 1 else np.full_like(a, -np.inf)
-        return float(w @ np.logaddexp(a, b))
+    def mix(x0, a, b, grads_a, grads_b):
+        """-log-likelihood of w A + (1 - w) B, w = sigmoid(x0), and its gradient.
+
+        With r the posterior share of A, d/dx0 = r - w and d/dtheta = r dA or (1 - r) dB.
+        """
+        wt = _sigmoid(x0)
+        la = np.log(wt) + a
+        lb = np.log1p(-wt) + b if wt < 1 else np.full_like(a, -np.inf)
+        ll = np.logaddexp(la, lb)
+        r = np.exp(la - ll)
+        g = [w @ (r - wt)] + [w @ (r * d) for d in grads_a] + [w @ ((1 - r) * d) for d in grads_b]
+        return -float(w @ ll), -np.array(g, dtype=float)
 
     lm = math.log(max(mbar - 1.0, 1e-3))
     lgk = special.gammaln(k + 1)
     if family == "zt_negbin":
         def nll(x):
-            n, p = nb(*x)
-            return -float(w @ _ztnb_logpmf(k, n, p, lgk))
+            lp, dn, db = _ztnb_grad(k, x[0], x[1], lgk)
+            return -float(w @ lp), -np.array([w @ dn, w @ db], dtype=float)
 
         def build(x):
             n, p = nb(*x)
             return [ZeroTruncated(NegativeBinomial(n, p))], [1.0]
 
         starts = [np.array([0.0, lm]), np.array([math.log(0.3), lm + 1.0])]
-        return nll, starts, build
+        return nll, starts, [_LOG_N, _LOG_BETA], build
     if family == "zt_poisson_mix":
         def nll(x):
-            wt = _sigmoid(x[0])
-            return -mix_ll((_ztp_logpmf(k, ztp(x[1]), lgk), _ztp_logpmf(k, ztp(x[2]), lgk)), wt)
+            a, da = _ztp_grad(k, x[1], lgk)
+            b, db = _ztp_grad(k, x[2], lgk)
+            return mix(x[0], a, b, [da], [db])
 
         def build(x):
             wt = _sigmoid(x[0])
@@ -234,12 +349,12 @@ def _objective(family, k, w, mbar):
 
         starts = [np.array([3.0, lm - 1.0, math.log(max(k.max(), 2.0))]),
                   np.array([1.0, lm, lm + 2.0])]
-        return nll, starts, build
+        return nll, starts, [_LOGIT_W, _LOG_MU, _LOG_MU], build
     if family == "zt_poisson_negbin_mix":
         def nll(x):
-            wt = _sigmoid(x[0])
-            n, p = nb(x[2], x[3])
-            return -mix_ll((_ztp_logpmf(k, ztp(x[1]), lgk), _ztnb_logpmf(k, n, p, lgk)), wt)
+            a, da = _ztp_grad(k, x[1], lgk)
+            b, dn, db = _ztnb_grad(k, x[2], x[3], lgk)
+            return mix(x[0], a, b, [da], [dn, db])
 
         def build(x):
             wt = _sigmoid(x[0])
@@ -249,7 +364,7 @@ def _objective(family, k, w, mbar):
 
         big = math.log(max(float(k.max()), 3.0))
         starts = [np.array([4.0, lm, 0.0, big]), np.array([2.0, lm, math.log(0.5), big])]
-        return nll, starts, build
+        return nll, starts, [_LOGIT_W, _LOG_MU, _LOG_N, _LOG_BETA], build
     raise ValueError(f"unknown count family {family!r}")  # pragma: no cover - checked upstream
 
 

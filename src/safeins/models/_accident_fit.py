@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from ..domain import sectors as _sectors
 from ..losses import Empirical, Gamma, LogNormal
@@ -61,7 +61,10 @@ def _fit_lognormal(x):
     if not sigma > 0:
         return None, -math.inf
     d = LogNormal(mu, sigma)
-    return d, float(stats.norm.logpdf(lx, mu, sigma).sum() - lx.sum())
+    # the normal log-density of log x, less the Jacobian sum(log x); written out rather than
+    # scipy.stats.norm.logpdf, whose import costs a second on a busy machine
+    z = (lx - mu) / sigma
+    return d, float((-0.5 * z * z).sum() - lx.size * (math.log(sigma) + _HALF_LOG_2PI) - lx.sum())
 
 
 def _fit_gamma(x):
@@ -79,9 +82,13 @@ def _fit_gamma(x):
         hi *= 4
     a = float(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-13))
     d = Gamma(a, m / a)
-    return d, float(stats.gamma.logpdf(x, a, scale=m / a).sum())
+    scale = m / a  # log-density (a - 1) log x - x / scale - lgamma(a) - a log scale
+    y = x / scale
+    return d, float((special.xlogy(a - 1.0, y) - y).sum()
+                    - x.size * (special.gammaln(a) + math.log(scale)))
 
 
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _FITTERS = {"lognormal": _fit_lognormal, "gamma": _fit_gamma}
 
 
@@ -177,6 +184,15 @@ class Pooler:
             self._masks[key] = m
         return m
 
+    def where(self, table: str, name: str, value) -> np.ndarray:
+        """Rows of the accident or victim table whose column ``name`` equals ``value`` (cached:
+        every sector's fit asks for the same roles and outcomes of 100,000s of victims)."""
+        key = (table, name, "==", value)
+        m = self._masks.get(key)
+        if m is None:
+            m = self._masks[key] = self.column(table, name) == value
+        return m
+
     def codes_of(self, members) -> np.ndarray:
         return np.array(sorted(self._code[s] for s in members), dtype=np.int64)
 
@@ -226,7 +242,7 @@ def _parent(code: str):
 
 def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
     """Fit every part for one sector (``None``: all sectors pooled)."""
-    v_role, v_out = pool.column("v", "role"), pool.column("v", "outcome")
+    v_out = pool.column("v", "outcome")
     n_emp, n_tp = pool.column("a", "n_emp"), pool.column("a", "n_tp")
 
     def amask(members, band=None):
@@ -252,17 +268,17 @@ def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
     for role in ROLES:
         for band in bands:
             def n_of(s, b, role=role):
-                return int((vmask(s, b) & (v_role == role)).sum())
+                return int((vmask(s, b) & pool.where("v", "role", role)).sum())
 
             def fit(s, b, role=role):
-                o = v_out[vmask(s, b) & (v_role == role)]
+                o = v_out[vmask(s, b) & pool.where("v", "role", role)]
                 if o.size == 0:
                     return np.array([0.0, 0.0, 1.0])
                 return np.array([(o == k).mean() for k in OUTCOMES])
 
             outcome[(role, band)] = pool.choose(f"outcome:{role}", sector, band, n_of, fit)
 
-    dis = v_out == "disability"
+    dis = pool.where("v", "outcome", "disability")
     grades_all = pool.column("v", "disability_grade")
 
     def fit_grades(s, b):
@@ -279,8 +295,9 @@ def fit_sector(pool: Pooler, sector: str | None, bands) -> SectorParams:
     for o in OUTCOMES:
         medical[o] = pool.choose(
             f"medical:{o}", sector, None,
-            lambda s, b, o=o: int((vmask(s) & (v_out == o)).sum()),
-            lambda s, b, o=o: fit_cost(med_all[vmask(s) & (v_out == o)], pool.severity_families))
+            lambda s, b, o=o: int((vmask(s) & pool.where("v", "outcome", o)).sum()),
+            lambda s, b, o=o: fit_cost(med_all[vmask(s) & pool.where("v", "outcome", o)],
+                                       pool.severity_families))
 
     p_tp, tp_count, prop, rescue = {}, {}, {}, {}
     prop_all = pool.column("a", "property_damage", float)

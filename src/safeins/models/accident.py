@@ -50,6 +50,7 @@ import pandas as pd
 
 from .._base.results import ResultMixin
 from .._base.rng import as_generator
+from .._base.threads import single_thread
 from ..domain.portfolio import AccidentHistory, accident_grade
 from ..errors import DiscretizationWarning, Problems, ValidationError
 from ..losses import Empirical
@@ -178,16 +179,19 @@ class AccidentModel(ResultMixin):
         self._check_params()
         self.bands_ = band_labels(self.size_bands)
         A, V, F = _prepare(accidents, portfolio, tuple(self.size_bands))
+        self._lattices = {}  # insured_loss lattices of the previous fit are stale
         self.death_liability_ = (_estimate_liability(F, V) if self.death_liability == "estimate"
                                  else float(self.death_liability))
         # every sector of the portfolio gets parameters, even one with no accident yet: it is the
         # thinnest of thin sectors and is pooled with its parent or all sectors (see pooling_)
-        extra = (sorted(set(portfolio.frame["sector"].astype(str))) if portfolio is not None else [])
+        extra = (sorted(set(map(str, pd.unique(portfolio.frame["sector"])))) if portfolio is not None
+                 else [])
         pool = Pooler(A, V, self.min_count, self.count_families, self.severity_families, sectors=extra)
         self.sectors_ = list(pool.present)
-        self.params_ = {_ALL: fit_sector(pool, None, self.bands_)}
-        for s in self.sectors_:
-            self.params_[s] = fit_sector(pool, s, self.bands_)
+        with single_thread():  # the thread pools are set once for the ~70 count fits
+            self.params_ = {_ALL: fit_sector(pool, None, self.bands_)}
+            for s in self.sectors_:
+                self.params_[s] = fit_sector(pool, s, self.bands_)
         self.count_aic_ = pd.DataFrame(count_table(pool))
         self.pooling_ = _pooling_frame(self.params_)
         self.n_accidents_ = len(A)
@@ -197,6 +201,12 @@ class AccidentModel(ResultMixin):
         self._observed = {s: observed.get(s, np.zeros(0, dtype=np.int64)) for s in self.sectors_}
         self._observed[_ALL] = A["n_emp"].to_numpy()
         return self
+
+    def __getstate__(self):
+        # the insured-loss lattices are a cache (megabytes): pickles (dask workers) go without it
+        state = self.__dict__.copy()
+        state.pop("_lattices", None)
+        return state
 
     def _params(self, sector):
         if not hasattr(self, "params_"):
@@ -349,8 +359,19 @@ class AccidentModel(ResultMixin):
                 column="n", value=n, rule="an integer >= 16 (lattice points)")
         p.raise_if_any()
         P = self._params(sector)
-        h, probs, info = accident_lattice(P, coverage, self.death_liability_,
-                                          tuple(self.size_bands), int(n))
+        # The lattice depends on the fitted parts (fixed until the next fit, which empties the
+        # cache), the coverage, the liability per death, the size bands and n: a tariff and the
+        # expected losses of a book ask for the same sectors under the same cover again.
+        key = _lattice_key(coverage, sector, self.death_liability_, self.size_bands, int(n))
+        cache = self.__dict__.setdefault("_lattices", {})
+        if key is not None and key in cache:
+            h, probs, info = cache[key]
+        else:
+            h, probs, info = accident_lattice(P, coverage, self.death_liability_,
+                                              tuple(self.size_bands), int(n))
+            probs.setflags(write=False)  # shared by every result built from the cache
+            if key is not None:
+                cache[key] = (h, probs, info)
         if not info["cap_on_grid"] and info["beyond"] > 1e-8:
             warnings.warn(
                 f"AccidentModel.insured_loss: {info['beyond']:.3g} of probability lies beyond the "
@@ -400,6 +421,18 @@ class InsuredAccidentLoss(Empirical):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def _lattice_key(coverage, sector, liability, size_bands, n):
+    """The cache key of an insured-loss lattice, or None when the coverage is not hashable.
+
+    A PolicyCoverage is a frozen configuration: equal fields, equal hash and equality.
+    """
+    try:
+        hash(coverage)
+    except TypeError:
+        return None
+    return (type(coverage), coverage, sector, float(liability), tuple(size_bands), n)
+
+
 def _problem(column, value, rule):
     from ..errors import Problem
 

@@ -118,46 +118,72 @@ def _fill_rows(c: np.ndarray, k: np.ndarray, target: np.ndarray) -> np.ndarray:
     The row total Σ_s max(0, k_s (c_s - u)) is piecewise linear in u with knots at the c_s; with
     the c sorted in decreasing order, on the piece where the top j services are active
     u = (Σ_top-j k c - target) / Σ_top-j k. Rows with no beneficial service (all c = -inf) are
-    split in proportion to k.
+    split in proportion to k. See :class:`RowSplit` to split several targets on the same (c, k).
     """
-    m, s = c.shape
-    x = np.zeros((m, s))
-    if m == 0:
+    if not np.any(target):  # nothing to split (the greedy strategy's zero lower bounds)
+        return np.zeros(c.shape)
+    return RowSplit(c, k).fill(target)
+
+
+class RowSplit:
+    """The part of :func:`_fill_rows` that does not depend on the targets, for one (c, k).
+
+    Sorting the services of every row and their cumulative sums is most of the work; the
+    strategies of a comparison (and the optimum's final split) share the same (c, k) and only
+    differ in the row totals, so they share one RowSplit.
+    """
+
+    def __init__(self, c: np.ndarray, k: np.ndarray):
+        self.c, self.k = c, k
+        self.shape = c.shape
+        self.useful = np.isfinite(c).any(axis=1)
+        self.all_useful = bool(self.useful.all())
+        if not self.useful.any():
+            return
+        cu, ku = (c, k) if self.all_useful else (c[self.useful], k[self.useful])
+        order = np.argsort(-cu, axis=1, kind="stable")
+        cs = np.take_along_axis(cu, order, axis=1)
+        ks = np.take_along_axis(ku, order, axis=1)
+        fin = np.isfinite(cs)
+        self.ck = np.cumsum(np.where(fin, ks, 0.0), axis=1)
+        self.ckc = np.cumsum(np.where(fin, ks * cs, 0.0), axis=1)
+        self.nxt = np.concatenate([cs[:, 1:], np.full((len(cs), 1), -np.inf)], axis=1)
+        self.cs, self.fin, self.cu, self.ku = cs, fin, cu, ku
+
+    def fill(self, target: np.ndarray) -> np.ndarray:
+        """Rows of x summing to ``target`` (see :func:`_fill_rows`)."""
+        m, s = self.shape
+        x = np.zeros((m, s))
+        if m == 0 or not np.any(target):  # nothing to split: every row stays at zero
+            return x
+        useful = self.useful
+        if not self.all_useful:
+            kk = self.k[~useful]
+            x[~useful] = kk * (target[~useful] / kk.sum(axis=1))[:, None]
+            if not useful.any():
+                return x
+        cs, nxt, cu, ku = self.cs, self.nxt, self.cu, self.ku
+        tu = target if self.all_useful else target[useful]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = (self.ckc - tu[:, None]) / self.ck
+        valid = self.fin & (u >= nxt) & (u <= cs)
+        # the first valid piece; rounding can make two adjacent pieces valid at a knot (same u)
+        j = np.argmax(valid, axis=1)
+        none = ~valid.any(axis=1)
+        if none.any():  # rounding at a knot: take the piece whose u is closest to its interval
+            gap = np.maximum(nxt - u, 0) + np.maximum(u - cs, 0)
+            gap = np.where(self.fin & np.isfinite(gap), gap, np.inf)
+            j = np.where(none, np.argmin(gap, axis=1), j)
+        ur = u[np.arange(len(u)), j]
+        xs = np.maximum(0.0, ku * (cu - ur[:, None]))
+        # tidy the last ulps so that each row sums to its target exactly in floating point
+        tot = xs.sum(axis=1)
+        big = np.argmax(xs, axis=1)
+        xs[np.arange(len(xs)), big] += tu - tot
+        if self.all_useful:
+            return xs
+        x[useful] = xs
         return x
-    finite = np.isfinite(c)
-    useful = finite.any(axis=1)
-    if (~useful).any():
-        kk = k[~useful]
-        x[~useful] = kk * (target[~useful] / kk.sum(axis=1))[:, None]
-    if not useful.any():
-        return x
-    cu, ku, tu = c[useful], k[useful], target[useful]
-    order = np.argsort(-cu, axis=1, kind="stable")
-    cs = np.take_along_axis(cu, order, axis=1)
-    ks = np.take_along_axis(ku, order, axis=1)
-    kfin = np.where(np.isfinite(cs), ks, 0.0)
-    kc = np.where(np.isfinite(cs), ks * cs, 0.0)
-    ck = np.cumsum(kfin, axis=1)
-    ckc = np.cumsum(kc, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = (ckc - tu[:, None]) / ck
-    nxt = np.concatenate([cs[:, 1:], np.full((len(cs), 1), -np.inf)], axis=1)
-    valid = np.isfinite(cs) & (u >= nxt) & (u <= cs)
-    # the first valid piece; rounding can make two adjacent pieces valid at a knot (same u)
-    j = np.argmax(valid, axis=1)
-    none = ~valid.any(axis=1)
-    if none.any():  # rounding at a knot: take the piece whose u is closest to its interval
-        gap = np.maximum(nxt - u, 0) + np.maximum(u - cs, 0)
-        gap = np.where(np.isfinite(cs) & np.isfinite(gap), gap, np.inf)
-        j = np.where(none, np.argmin(gap, axis=1), j)
-    ur = u[np.arange(len(u)), j]
-    xs = np.maximum(0.0, ku * (cu - ur[:, None]))
-    # tidy the last ulps so that each row sums to its target exactly in floating point
-    tot = xs.sum(axis=1)
-    big = np.argmax(xs, axis=1)
-    xs[np.arange(len(xs)), big] += tu - tot
-    x[useful] = xs
-    return x
 
 
 def split_within(a, k, totals) -> np.ndarray:
@@ -224,15 +250,24 @@ def allocate_optimal(a, k, budget, lower=0.0, upper=np.inf, *, full_output=False
     >>> round(float(x.sum()), 12), round(info.nu, 6)
     (3.0, 0.242009)
     """
+    return _allocate_optimal(a, k, budget, lower, upper, full_output=full_output, tol=tol)
+
+
+def _allocate_optimal(a, k, budget, lower=0.0, upper=np.inf, *, full_output=False, tol=None,
+                      split: RowSplit | None = None):
     a, k = _coefficients(a, k, "allocate_optimal")
     n = a.shape[0]
     b, lo, hi = _bounds(n, budget, lower, upper, "allocate_optimal")
-    with np.errstate(divide="ignore"):
-        c = np.log(a) - np.log(k)
+    # split: the caller's RowSplit of (ln a - ln k, k) when it solves several problems on them
+    if split is None:
+        with np.errstate(divide="ignore"):
+            c = np.log(a) - np.log(k)
+        split = RowSplit(c, k) if c.ndim == 2 else None
+    c = split.c if split is not None else c
     notes: list[str] = []
     cap = hi.sum()
     if cap <= b:
-        x = _at_totals(c, k, hi)
+        x = _at_totals(c, k, split, hi)
         unspent = b - float(x.sum())
         # a budget equal to the upper bounds' total leaves only the rounding of the sum over
         if abs(unspent) <= 4 * np.finfo(float).eps * max(b, cap, 1.0) * max(n, 1):
@@ -240,7 +275,7 @@ def allocate_optimal(a, k, budget, lower=0.0, upper=np.inf, *, full_output=False
         if unspent > 1e-9 * max(b, 1.0):
             msg = (f"{unspent:,.2f} of the budget {b:,.2f} is left unspent: every enterprise is at "
                    f"its upper bound (Σ upper = {cap:,.2f})")
-            warnings.warn(msg, UnspentBudgetWarning, stacklevel=2)
+            warnings.warn(msg, UnspentBudgetWarning, stacklevel=3)
             notes.append(msg)
         info = KKTInfo(0.0, max(unspent, 0.0), np.zeros(n, bool), np.ones(n, bool), 0,
                        b - float(x.sum()), notes)
@@ -251,13 +286,13 @@ def allocate_optimal(a, k, budget, lower=0.0, upper=np.inf, *, full_output=False
     # unless the budget exceeds what the useful ones can take (then fill the others evenly).
     useful_cap = hi[useful].sum() + lo[~useful].sum()
     if useful_cap <= b:
-        x = _at_totals(c, k, np.where(useful, hi, lo))
+        x = _at_totals(c, k, split, np.where(useful, hi, lo))
         rest = b - float(x.sum())
         extra = allocate_proportional(np.where(useful, 0.0, 1.0), rest,
                                       0.0, np.where(useful, 0.0, hi - lo))
         notes.append(f"{rest:,.2f} spent on enterprises whose services have no modelled benefit: "
                      "all others are at their upper bound")
-        x = _at_totals(c, k, np.where(useful, hi, lo + extra))
+        x = _at_totals(c, k, split, np.where(useful, hi, lo + extra))
         info = KKTInfo(0.0, 0.0, ~useful & (extra == 0), useful, 0, b - float(x.sum()), notes)
         return (x, info) if full_output else x
 
@@ -322,16 +357,16 @@ def allocate_optimal(a, k, budget, lower=0.0, upper=np.inf, *, full_output=False
         if w.sum() > 0:
             e = e + resid * w / w.sum()
             e = np.clip(e, lo, hi)
-    x = _at_totals(c, k, e)
+    x = _at_totals(c, k, split, e)
     t = x if x.ndim == 1 else x.sum(axis=1)
     info = KKTInfo(float(np.exp(u)), 0.0, t <= lo, t >= hi, it, b - float(x.sum()), notes)
     return (x, info) if full_output else x
 
 
-def _at_totals(c, k, totals):
+def _at_totals(c, k, split, totals):
     if c.ndim == 1:
         return np.asarray(totals, dtype=float).copy()
-    return _fill_rows(c, k, np.asarray(totals, dtype=float))
+    return split.fill(np.asarray(totals, dtype=float))
 
 
 # -- simple strategies ---------------------------------------------------------------------------

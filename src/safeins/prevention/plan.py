@@ -39,14 +39,15 @@ import numpy as np
 import pandas as pd
 
 from .._base.results import ResultMixin
+from .._base.threads import single_thread
 from ..errors import Problem, ValidationError
 from ._inputs import align, enterprise_frame, premium_series, sector_codes
 from .catalog import ServiceCatalog
 from .optimize import (
+    RowSplit,
     UnspentBudgetWarning,
-    _fill_rows,
+    _allocate_optimal,
     allocate_greedy,
-    allocate_optimal,
     allocate_proportional,
 )
 from .response import ResponseModel
@@ -240,7 +241,7 @@ def _prepare(portfolio, lam, budget, strategies, *, services, catalog, loss_per_
 
 def _plan(ctx: dict, strategy: str) -> AllocationPlan:
     """The plan of one strategy on inputs checked by :func:`_prepare`."""
-    frame, n, cat, a, k = (ctx[key] for key in ("frame", "n", "cat", "a", "k"))
+    frame, n, cat = (ctx[key] for key in ("frame", "n", "cat"))
     lo, hi, prem, groups, budgets, by = (ctx[key] for key in ("lo", "hi", "prem", "groups",
                                                              "budgets", "by"))
     max_share, exp_loss, step, tier_weights = (ctx[key] for key in ("max_share", "exp_loss",
@@ -252,13 +253,16 @@ def _plan(ctx: dict, strategy: str) -> AllocationPlan:
     notes: list[str] = []
     for g, b in budgets.items():
         sel = np.flatnonzero(groups == g)
+        a_g, k_g, split = _group_split(ctx, g, sel)
         hi_g = hi[sel] if max_share is None else np.minimum(hi[sel], float(max_share) * b)
-        with warnings.catch_warnings(record=True) as caught:
+        # one BLAS thread: the solvers' dot products are over 10^5 numbers or thinner, where
+        # waking a pool costs more than it saves (on a busy machine, several times more)
+        with warnings.catch_warnings(record=True) as caught, single_thread():
             warnings.simplefilter("always", UnspentBudgetWarning)
-            x[sel] = _solve(strategy, a[sel], k[sel], b, lo[sel], hi_g, prem=None if prem is None
+            x[sel] = _solve(strategy, a_g, k_g, b, lo[sel], hi_g, prem=None if prem is None
                             else prem[sel], exp_loss=exp_loss[sel],
                             tiers=None if tiers is None else tiers[sel], tier_weights=tier_weights,
-                            step=step)
+                            step=step, split=split)
         left = b - float(x[sel].sum())
         unspent[g] = left if left > 1e-9 * max(b, 1.0) else 0.0
         if unspent[g] > 0:
@@ -275,6 +279,16 @@ def _plan(ctx: dict, strategy: str) -> AllocationPlan:
         loss=ctx["loss"], deaths=ctx["deaths"], premium=prem, strategy=strategy,
         objective=ctx["objective"], budgets=budgets, by=by, groups=groups, lower=lo, upper=hi,
         unspent=unspent, notes=notes, tiers=tiers)
+
+
+def _group_split(ctx: dict, g, sel):
+    """(a, k, RowSplit of ln a - ln k) of a budget group, made once for all the strategies."""
+    cache = ctx.setdefault("splits", {})
+    if g not in cache:
+        a, k = ctx["a"][sel], ctx["k"][sel]
+        with np.errstate(divide="ignore"):
+            cache[g] = (a, k, RowSplit(np.log(a) - np.log(k), k))
+    return cache[g]
 
 
 def _budgets(budget, frame, by):
@@ -331,11 +345,9 @@ def _tiers(exp_loss, thresholds, tier_by) -> np.ndarray:
     return np.array(["low", "medium", "high"], dtype=object)[tier]
 
 
-def _solve(strategy, a, k, b, lo, hi, *, prem, exp_loss, tiers, tier_weights, step):
-    with np.errstate(divide="ignore"):
-        c = np.log(a) - np.log(k)
+def _solve(strategy, a, k, b, lo, hi, *, prem, exp_loss, tiers, tier_weights, step, split):
     if strategy == "optimal":
-        return allocate_optimal(a, k, b, lo, hi)
+        return _allocate_optimal(a, k, b, lo, hi, split=split)
     if strategy == "greedy":
         return allocate_greedy(a, k, b, lo, hi, step=step)
     if strategy == "equal":
@@ -348,7 +360,7 @@ def _solve(strategy, a, k, b, lo, hi, *, prem, exp_loss, tiers, tier_weights, st
         tw = dict(zip(("low", "medium", "high"), map(float, tier_weights), strict=True))
         w = np.array([tw[t] for t in tiers])
     totals = allocate_proportional(w, b, lo, hi)
-    return _fill_rows(c, k, totals)
+    return split.fill(totals)
 
 
 class AllocationPlan(ResultMixin):
@@ -581,8 +593,11 @@ class PlanEvaluation(ResultMixin):
         self.n_draws = int(n_draws)
         m = plan.model
         weights = self._weights()
-        central = self._metrics(*m.totals(plan.x, weights))
-        draws = self._metrics(*m.totals(plan.x, weights, m.draw(n_draws, seed)))
+        # ResponseModel.totals multiplies (draws, enterprises) blocks by 3 weight columns: one
+        # BLAS thread is as fast on a quiet machine and 2x faster on a busy one
+        with single_thread():
+            central = self._metrics(*m.totals(plan.x, weights))
+            draws = self._metrics(*m.totals(plan.x, weights, m.draw(n_draws, seed)))
         self.draws = pd.DataFrame(draws)
         q = (1 - level) / 2
         self.table = pd.DataFrame({
@@ -766,10 +781,12 @@ def compare_strategies(portfolio, lam, budget, strategies=STRATEGIES, *, n_draws
     options = {**_ALLOCATE_DEFAULTS, **kwargs}
     ctx = _prepare(portfolio, lam, budget, tuple(strategies), **options)
     plans, evals, rows = {}, {}, {}
+    with single_thread():  # thin matrix products (see _plan and PlanEvaluation), pools set once
+        for s in strategies:
+            plans[s] = _plan(ctx, s)
+            evals[s] = plans[s].evaluate(n_draws=n_draws, seed=seed, level=level)
     for s in strategies:
-        plan = _plan(ctx, s)
-        ev = plan.evaluate(n_draws=n_draws, seed=seed, level=level)
-        plans[s], evals[s] = plan, ev
+        plan, ev = plans[s], evals[s]
         t = ev.table
         row = {"spent": plan.spent, "unspent": plan.unspent,
                "enterprises_reached": int((plan.x.sum(axis=1) > 0).sum())}

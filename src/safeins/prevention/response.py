@@ -293,7 +293,8 @@ class ResponseModel:
         The same numbers as weighting :meth:`fractions` and summing over enterprises, computed on
         the (enterprise, service) pairs with spend only (nothing is removed where nothing is
         spent) and reduced by a matrix product per (sector group, service): the cost is one
-        ``expm1`` per draw and funded pair, never a (draws, n, services) array.
+        ``expm1`` per draw and distinct spend per unit of size among the funded pairs (the
+        weights of equal spends are summed first), never a (draws, n, services) array.
 
         >>> cat = ServiceCatalog.load("default").select(["hazard_investigation", "drills"])
         >>> m = ResponseModel(cat, ["mining", "construction"], headcount=[100, 400])
@@ -327,11 +328,21 @@ class ResponseModel:
                 if not sub.size:
                     continue
                 c = w[sub] * self.weight[sub, s][:, None]
+                # enterprises with the same spend per unit of size share one expm1 per draw:
+                # their weights are summed first (an equal split gives 250,000 funded pairs
+                # but 10,000 distinct spends); the sort pays off over many draws only
+                zs, inv = (np.unique(z[sub, s], return_inverse=True) if n_draws >= 8
+                           else (z[sub, s], None))
+                if zs.size < sub.size:
+                    c = np.column_stack([np.bincount(inv, weights=c[:, j], minlength=zs.size)
+                                         for j in range(c.shape[1])])
+                else:
+                    zs = z[sub, s]
                 neg_inv_k = -1.0 / k[:, g, s]
                 acc = np.zeros((n_draws, w.shape[1]))
-                for lo in range(0, sub.size, block):
+                for lo in range(0, zs.size, block):
                     part = slice(lo, lo + block)
-                    e = np.multiply.outer(neg_inv_k, z[sub[part], s])
+                    e = np.multiply.outer(neg_inv_k, zs[part])
                     np.expm1(e, out=e)
                     acc -= e @ c[part]
                 out += acc * r[:, g, s][:, None]

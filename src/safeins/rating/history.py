@@ -60,27 +60,58 @@ def with_prior_year(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataF
         raise ValidationError("with_prior_year", [Problem(None, c, "<missing column>",
                                                           "a column of safeins.exposure_table")
                                                   for c in miss])
-    dup = table.duplicated(["enterprise_id", "year"], keep=False)
+    prior, dup = _prior_rows(table["enterprise_id"], table["year"].to_numpy())
     if dup.any():
-        rows = table.index[dup.to_numpy()]
+        rows = table.index[dup]
         raise ValidationError("with_prior_year", [Problem(
             ", ".join(map(str, rows[:5])) + (f" … (+{len(rows) - 5})" if len(rows) > 5 else ""),
             "enterprise_id,year", tuple(table.loc[rows[0], ["enterprise_id", "year"]]),
             "duplicated enterprise-year")])
-    prev = table[["enterprise_id", "year", *_PRIOR.values()]].copy()
-    if "inspected" in table.columns:
-        lost = ~table["inspected"].to_numpy(dtype=bool)
-        for col in ("hazard_rate", "unrectified", "major_hazards_found"):
-            prev[col] = np.where(lost, np.nan, prev[col].to_numpy(dtype=float))
-    prev["year"] = prev["year"] + 1
-    prev = prev.rename(columns={v: k for k, v in _PRIOR.items()})
-    out = table.merge(prev, on=["enterprise_id", "year"], how="left", validate="one_to_one")
-    out.index = table.index
+    inspected = "inspected" in table.columns
+    lost = ~table["inspected"].to_numpy(dtype=bool) if inspected else None
+    out = table.copy(deep=False)
+    added = {}
+    for new, col in _PRIOR.items():
+        if inspected and col in ("hazard_rate", "unrectified", "major_hazards_found"):
+            values = np.where(lost, np.nan, table[col].to_numpy(dtype=float))
+        else:
+            values = table[col].array
+        # -1 (no prior row) becomes NaN / NA, integers turn float: what a left merge gives
+        added[new] = pd.api.extensions.take(values, prior, allow_fill=True)
+    for new, values in added.items():
+        if new in out.columns:  # a name clash: suffixes as a merge gives them (left _x, right _y)
+            out = out.rename(columns={new: f"{new}_x"})
+            new = f"{new}_y"
+        out[new] = values
     if not keep_unknown:
-        known = pd.MultiIndex.from_frame(prev[["enterprise_id", "year"]])
-        mine = pd.MultiIndex.from_frame(table[["enterprise_id", "year"]])
-        out = out[mine.isin(known)]
+        out = out[prior >= 0]
     return out
+
+
+def _prior_rows(enterprise, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each row's (enterprise, year - 1) row (-1 if none), and which rows share their
+    (enterprise, year) with another row.
+
+    Enterprise ids and years become integer codes (years by their sorted distinct values), the
+    pair one int64 key; the prior year's key is found by a binary search in the sorted keys. No
+    merge, no groupby: a few sorts of 10^5-10^6 integers.
+    """
+    ent, _ = pd.factorize(enterprise, use_na_sentinel=False)
+    years = np.unique(year)
+    ycode = np.searchsorted(years, year)
+    pcode = np.searchsorted(years, year - 1)
+    has = (pcode < len(years)) & (years[np.minimum(pcode, len(years) - 1)] == year - 1)
+    key = ent.astype(np.int64) * len(years) + ycode
+    want = ent.astype(np.int64) * len(years) + pcode
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    dup = np.zeros(len(key), dtype=bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
+    at = np.minimum(np.searchsorted(ks, want), max(len(key) - 1, 0))
+    found = has & (ks[at] == want) if len(key) else has
+    return np.where(found, order[at], -1), dup
 
 
 def rebase_exposure(table: pd.DataFrame, bases: dict[str, str] | None = None) -> pd.DataFrame:
@@ -103,11 +134,14 @@ def rebase_exposure(table: pd.DataFrame, bases: dict[str, str] | None = None) ->
         probs.append(Problem(None, "exposure", "<missing column>", "the exposure to rebase"))
     if probs:
         raise ValidationError("rebase_exposure", probs)
-    out = table.copy()
+    out = table.copy(deep=False)  # copy-on-write: the new exposure column leaves table alone
     exposure = out["exposure"].to_numpy(dtype=float).copy()
-    sector = out["sector"].astype(str).to_numpy()
+    # sectors compared as text (as str(sector) == name) on the distinct values only
+    codes, uniques = pd.factorize(out["sector"], use_na_sentinel=False)
+    names = np.asarray(pd.Index(uniques).astype(str))
     for s, b in bases.items():
-        hit = sector == s
-        exposure[hit] = out.loc[hit, b].to_numpy(dtype=float)
+        hit = np.isin(codes, np.flatnonzero(names == s))
+        if hit.any():
+            exposure[hit] = out[b].to_numpy(dtype=float)[hit]
     out["exposure"] = exposure
     return out

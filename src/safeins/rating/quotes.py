@@ -262,12 +262,14 @@ def _off_balance(floated: np.ndarray, minimum: np.ndarray, goal: float) -> float
     # at c in [b_k, b_{k+1}): enterprises 0..k pay c f_i, the rest pay their minimum
     paid_f = np.concatenate([[0.0], np.cumsum(f)])
     rest_m = m.sum() - np.concatenate([[0.0], np.cumsum(m)])
-    for k in range(len(b) + 1):
-        c = (goal - rest_m[k]) / paid_f[k] if paid_f[k] > 0 else np.inf
-        lo = b[k - 1] if k > 0 else 0.0
-        hi = b[k] if k < len(b) else np.inf
-        if lo <= c <= hi:
-            return float(c)
+    # the c of every piece at once; the first piece whose c lies in its own interval
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(paid_f > 0, (goal - rest_m) / paid_f, np.inf)
+    lo = np.concatenate([[0.0], b])
+    hi = np.concatenate([b, [np.inf]])
+    inside = (lo <= c) & (c <= hi)
+    if inside.any():
+        return float(c[np.argmax(inside)])
     return float(goal / floated.sum())  # pragma: no cover - the total is continuous and increasing
 
 
