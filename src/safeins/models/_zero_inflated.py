@@ -229,7 +229,7 @@ def fit_zero_inflated(X: np.ndarray, y: np.ndarray, offset: np.ndarray,
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(2)
-    >>> n = 5000
+    >>> n = 20000
     >>> lam = rng.gamma(2.0, 0.5 * 1.5, n)                      # NB2 with alpha 0.5, mean 1.5
     >>> y = np.where(rng.random(n) < 0.2, 0, rng.poisson(lam)).astype(float)
     >>> fit = fit_zero_inflated(np.ones((n, 1)), y, np.zeros(n), negbin=True)

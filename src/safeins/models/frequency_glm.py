@@ -29,6 +29,7 @@ construction        1.00     True
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import warnings
@@ -343,19 +344,21 @@ class FrequencyGLM:
             self._check_rank(design, gram=res.info)
         else:
             X = design.dense(df, codes, rows=rows)
-            Z = None
+            Z = start = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
-            self._design_columns = (tuple(design.columns),
-                                    tuple(zdesign.columns) if zdesign else None)
             with limit_threads(rows=n_cells):  # the rank check's X'X too: a busy BLAS pool waits
                 self._check_rank(design, X=X)
+                if Z is not None:
+                    start = self._fold_start(df.loc[fit_rows], X, Z)
                 if engine == "statsmodels":
-                    res = self._fit_statsmodels(X, yf, off, Z)
+                    res = self._fit_statsmodels(X, yf, off, Z, start)
                 elif self.family == "poisson":
                     res = fit_poisson_newton(X, yf, off, what=self._what)
                 else:
-                    res = self._fit_zero_inflated(X, yf, off, Z)
+                    res = fit_zero_inflated(X, yf, off, Z, negbin=self.family == "zinb",
+                                            what=self._what, start=start,
+                                            covariance=start is None)
 
         self._design, self._zdesign, self.engine_ = design, zdesign, engine
         if "year" in self.factors and pd.api.types.is_numeric_dtype(df["year"]):
@@ -452,30 +455,34 @@ class FrequencyGLM:
             f"design columns {alias} are linearly dependent (aliased, e.g. two factors that "
             "determine each other in the data); drop or merge one of them")])
 
-    def _fit_statsmodels(self, X, y, off, Z) -> EngineFit:
+    def _fit_statsmodels(self, X, y, off, Z, start=None) -> EngineFit:
         if self.family == "negbin" and self.alpha is not None:
             from ._glm_fit import _sm_glm
 
             res = _sm_glm(X, y, off, float(self.alpha), None, self._what)
             return EngineFit(np.asarray(res.params), np.asarray(res.cov_params()),
                              alpha=float(self.alpha))
-        start, covariance = self._fold_start()
         return fit_statsmodels(self.family, X, y, off, Z, what=self._what, start=start,
-                               covariance=covariance)
+                               covariance=start is None)
 
-    def _fit_zero_inflated(self, X, y, off, Z) -> EngineFit:
-        start, covariance = self._fold_start()
-        return fit_zero_inflated(X, y, off, Z, negbin=self.family == "zinb", what=self._what,
-                                 start=start, covariance=covariance)
-
-    def _fold_start(self):
-        """compare_frequency_models' fold fits: start from the full-data estimate (statsmodels'
-        order: inflation, count, alpha), no covariance (the fold model only predicts)."""
-        opts = getattr(self, "_fold_options", None) or {}
-        start = opts.get("start")
-        if start is not None and opts.get("columns") != self._design_columns:
-            start = None  # another design (a level missing from the fold): the default start
-        return start, opts.get("covariance", True)
+    def _fold_start(self, df_fit, X, Z):
+        """compare_frequency_models' fold fits (``_warm_start`` is the model fitted on all rows):
+        its linear predictors on these rows, projected on this fit's designs, are the start
+        (statsmodels' order: inflation, count, alpha). The projection is exact when the fold
+        codes the factors as the full fit did, and close when a fold has another base level or
+        lacks a level. A fold model only predicts: None here means "compute the covariance"."""
+        full = getattr(self, "_warm_start", None)
+        if full is None:
+            return None
+        mu, pi = full._means(df_fit, full._design.codes(df_fit))
+        with np.errstate(divide="ignore"):
+            eta, zeta = np.log(mu), np.log(pi) - np.log1p(-pi)
+        if not (np.all(np.isfinite(eta)) and np.all(np.isfinite(zeta))):
+            return None
+        parts = [np.linalg.lstsq(Z, zeta, rcond=None)[0], np.linalg.lstsq(X, eta, rcond=None)[0]]
+        if self.family == "zinb":
+            parts.append([full.dispersion_])
+        return np.concatenate(parts)
 
     def _fit_glum(self, Xt, y, off) -> EngineFit:
         with limit_threads(rows=len(y)):
@@ -849,15 +856,19 @@ def _exposure_units(df: pd.DataFrame) -> list[str]:
     """The exposure bases of the table's sectors (one unit when there is no sector column)."""
     if "sector" not in df.columns:
         return ["exposure"]
+    return sorted({_exposure_base(code) for code in pd.unique(df["sector"].astype(str))})
+
+
+@functools.lru_cache(maxsize=1024)
+def _exposure_base(code: str) -> str:
+    # cached: an unknown code's look-up searches for close names (difflib), ~1 ms each, on every
+    # fit of a cross-validation
     from ..domain import sectors as _sectors
 
-    out = set()
-    for code in pd.unique(df["sector"].astype(str)):
-        try:
-            out.add(_sectors.get(code).exposure_base)
-        except ValidationError:
-            out.add("exposure")
-    return sorted(out)
+    try:
+        return _sectors.get(code).exposure_base
+    except ValidationError:
+        return "exposure"
 
 
 _DEFAULTS = {"family": "poisson", "factors": [], "numeric": None, "base_levels": "most_exposed",
