@@ -157,8 +157,9 @@ class FrequencyGLM:
         Base level per categorical factor; by default the level with the most enterprise-years
         (rows) that has events: exposure in different units cannot be added up.
     engine : {"auto", "statsmodels", "glum", "newton"}
-        ``newton`` is safeins' own Newton-Raphson on a dense design (Poisson only, no
-        third-party import). ``auto`` picks, by predicted fit time (:func:`predicted_seconds`),
+        ``newton`` is safeins' own Newton-Raphson on a dense design (Poisson, ZIP and ZINB, no
+        third-party import; the zero-inflated fits use the analytic Hessian). ``auto`` picks
+        ``newton`` for ZIP and ZINB; by predicted fit time (:func:`predicted_seconds`),
         ``newton`` for Poisson designs of at most 5 million entries, else glum when it is
         installed and predicted faster (Poisson and NB2), else statsmodels. Poisson fits run on
         the summed counts and exposures of rows with identical factor values (exact: the
