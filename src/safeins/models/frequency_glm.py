@@ -643,8 +643,7 @@ class FrequencyGLM:
     def _zero_upper(self, spec, lev, df, codes, expo, pi_all) -> float:
         """Exact upper bound r: P(no event in the level | relativity r) = (1 - ci) / 2."""
         inv, uniq = Design._factorize(df[spec.name], spec, Problems(self._what))
-        lab = np.array([spec.merged.get(u, u) for u in uniq], dtype=object)[inv]
-        rows = np.flatnonzero(lab == lev)
+        rows = np.flatnonzero(Design.level_mask(spec, lev, inv, uniq))
         sub = {k: np.where(v[rows] == ZERO_CODE, 0, v[rows]) for k, v in codes.items()}
         mu = self._count_mu(sub, len(rows))
         m = mu * expo[rows]
@@ -857,7 +856,8 @@ def _exposure_units(df: pd.DataFrame) -> list[str]:
     """The exposure bases of the table's sectors (one unit when there is no sector column)."""
     if "sector" not in df.columns:
         return ["exposure"]
-    return sorted({_exposure_base(code) for code in pd.unique(df["sector"].astype(str))})
+    # the distinct values first: converting 500,000 categorical rows to text costs 60 ms
+    return sorted({_exposure_base(str(code)) for code in pd.unique(df["sector"])})
 
 
 @functools.lru_cache(maxsize=1024)
