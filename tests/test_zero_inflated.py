@@ -14,7 +14,11 @@ from statsmodels.discrete.count_model import ZeroInflatedNegativeBinomialP, Zero
 from statsmodels.tools.numdiff import approx_fprime
 
 from safeins.errors import ConvergenceError
-from safeins.models._zero_inflated import ZeroInflatedLikelihood, fit_zero_inflated
+from safeins.models._zero_inflated import (
+    ZeroInflatedLikelihood,
+    fit_negbin_newton,
+    fit_zero_inflated,
+)
 from safeins.models.frequency_glm import BoundaryWarning, FrequencyGLM
 
 
@@ -185,3 +189,32 @@ def test_warm_start_from_the_full_fit_takes_fewer_steps_to_the_same_estimate(zi_
     np.testing.assert_allclose(warm.beta, cold.beta, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(warm.gamma, cold.gamma, rtol=1e-8, atol=1e-9)
     assert np.isnan(warm.cov).all()
+
+
+# ---------------------------------------------------------------------- NB2 without inflation
+def test_negbin_newton_is_the_joint_mle_of_statsmodels_discrete_nb2():
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    X, _, y, off = _data(3000, 9, pi=1e-9, alpha=0.7, kx=5)
+    fit = fit_negbin_newton(X, y, off)
+    ref = NegativeBinomial(y, X, loglike_method="nb2", offset=off).fit(
+        method="newton", maxiter=200, disp=0, tol=1e-12)
+    np.testing.assert_allclose(fit.beta, ref.params[:-1], rtol=1e-7, atol=1e-9)
+    assert fit.alpha == pytest.approx(ref.params[-1], rel=1e-7)
+    # the coefficients' covariance is the expected information at the fitted alpha
+    mu = np.exp(off + X @ fit.beta)
+    info = X.T @ (X * (mu / (1 + fit.alpha * mu))[:, None])
+    np.testing.assert_allclose(fit.cov, np.linalg.inv(info), rtol=1e-10)
+
+
+def test_negbin_newton_without_over_dispersion_is_the_poisson_fit():
+    rng = np.random.default_rng(0)
+    n = 1500
+    X = np.column_stack([np.ones(n), rng.integers(0, 2, n)]).astype(float)
+    y = rng.binomial(2, np.where(X[:, 1] == 1, 0.3, 0.1)).astype(float)  # under-dispersed
+    fit = fit_negbin_newton(X, y, np.zeros(n))
+    assert fit.alpha == 1e-8 and np.isnan(fit.alpha_se)
+    assert "boundary" in fit.notes[0]
+    # the Poisson MLE in closed form: log of each group's mean count
+    rate0, rate1 = y[X[:, 1] == 0].mean(), y[X[:, 1] == 1].mean()
+    np.testing.assert_allclose(fit.beta, [np.log(rate0), np.log(rate1 / rate0)], atol=1e-9)

@@ -1,4 +1,5 @@
-"""Zero-inflated Poisson and NB2 by Newton-Raphson with the analytic score and Hessian.
+"""Zero-inflated Poisson and NB2, and plain NB2, by Newton-Raphson with the analytic score and
+Hessian.
 
 The model: with probability ``pi_i = 1 / (1 + exp(-z_i'g))`` an observation is a structural zero,
 otherwise it is Poisson or NB2 (``Var = mu + alpha mu^2``) with mean ``mu_i = exp(x_i'b + offset_i)``.
@@ -19,7 +20,8 @@ log-likelihood does not fall. The covariance is the inverse observed information
 alpha's standard error is ``alpha × se(t)`` (the delta method, exact for the inverse information
 at a maximum). This is the model of statsmodels' ``ZeroInflatedPoisson`` and
 ``ZeroInflatedNegativeBinomialP(p=2)`` with logit inflation, which maximise the same likelihood by
-BFGS (and, for ZINB, a numerical Hessian for the covariance).
+BFGS (and, for ZINB, a numerical Hessian for the covariance). Without an inflation column the
+same likelihood is plain NB2 (:func:`fit_negbin_newton`).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -44,7 +46,7 @@ from ._glm_fit import EngineFit, fit_poisson_newton
 
 special = lazy_module("scipy.special")
 
-__all__ = ["ZeroInflatedLikelihood", "fit_zero_inflated"]
+__all__ = ["ZeroInflatedLikelihood", "fit_negbin_newton", "fit_zero_inflated"]
 
 ALPHA_FLOOR = 1e-8      # a ZINB alpha below this is at its boundary 0: the model is ZIP
 ALPHA_BOUNDARY = 1e-4   # a ZINB fit that stalls with alpha below this is heading to 0
@@ -81,7 +83,9 @@ class ZeroInflatedLikelihood:
     def _split(self, theta):
         g, b = theta[:self.kz], theta[self.kz:self.kz + self.kx]
         t = float(theta[-1]) if self.negbin else None
-        return self.Z @ g, self.offset + self.X @ b, t
+        # no inflation column: pi = 0 exactly (zeta = -inf), the plain Poisson / NB2 likelihood
+        zeta = self.Z @ g if self.kz else np.full(len(self.y), -np.inf)
+        return zeta, self.offset + self.X @ b, t
 
     def loglik(self, theta: np.ndarray) -> float:
         """Total log-likelihood (with the ``-log y!`` terms)."""
@@ -207,7 +211,8 @@ def _start(lik: ZeroInflatedLikelihood, what: str) -> np.ndarray:
     mu = np.exp(off + X @ beta)
     excess = min(max(float(np.mean(y == 0) - np.mean(np.exp(-mu))), 0.01), 0.99)
     gamma = np.zeros(lik.kz)
-    gamma[0] = math.log(excess / (1.0 - excess))
+    if lik.kz:
+        gamma[0] = math.log(excess / (1.0 - excess))
     parts = [gamma, beta]
     if lik.negbin:
         alpha = max(float(np.sum((y - mu) ** 2 - y) / np.sum(mu**2)), 1e-3)
@@ -294,8 +299,8 @@ def _fit(X, y, offset, Z, negbin, what, start, covariance, max_steps):
 
 def _result(lik, theta, H, n_iter, covariance, what, name) -> EngineFit:
     kz, kx = lik.kz, lik.kx
-    pi = special.expit(lik.Z @ theta[:kz])
-    boundary = bool(np.max(pi) < PI_BOUNDARY)
+    pi = special.expit(lik.Z @ theta[:kz]) if kz else np.zeros(1)
+    boundary = bool(kz and np.max(pi) < PI_BOUNDARY)
     if not covariance:
         cov = np.full((lik.k, lik.k), np.nan)
     else:
@@ -327,3 +332,52 @@ def _result(lik, theta, H, n_iter, covariance, what, name) -> EngineFit:
                                    "boundary 0 (no extra dispersion beyond the zero inflation); "
                                    "use family='zip'")
     return fit
+
+
+def fit_negbin_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
+                      what: str = "FrequencyGLM") -> EngineFit:
+    """NB2 (``Var = mu + alpha mu^2``) by joint Newton-Raphson in ``(b, log alpha)``.
+
+    The likelihood above without an inflation part (``pi = 0``). The estimate is the joint MLE
+    that the beta/alpha alternation of the other engines reaches; the covariance follows their
+    convention: the expected information at the fitted alpha for the coefficients (block diagonal
+    with alpha at the optimum), the observed information at the fitted means for alpha. When
+    alpha goes to 0 (no over-dispersion) the fit is the Poisson one with alpha at its floor
+    :data:`~safeins.models._glm_fit.ALPHA_MIN` and a note.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(4)
+    >>> n = 20000
+    >>> X = np.column_stack([np.ones(n), rng.integers(0, 2, n)])
+    >>> y = rng.poisson(rng.gamma(2.0, 0.5 * np.exp(0.3 + 0.5 * X[:, 1]))).astype(float)
+    >>> fit = fit_negbin_newton(X, y, np.zeros(n))
+    >>> np.round(fit.beta, 1).tolist(), round(fit.alpha, 1)
+    ([0.3, 0.5], 0.5)
+    """
+    with limit_threads(rows=len(y)):
+        return _fit_negbin(X, y, offset, what)
+
+
+def _fit_negbin(X, y, offset, what):
+    from ._glm_fit import ALPHA_MIN, _alpha_notes, _alpha_terms
+
+    pois = fit_poisson_newton(X, y, offset, what=what)
+    mu = np.exp(offset + X @ pois.beta)
+    alpha0 = max(float(np.sum((y - mu) ** 2 - y) / np.sum(mu**2)), 1e-2)  # moments
+    start = np.concatenate([pois.beta, [alpha0]])
+    try:
+        res = _fit(X, y, offset, np.ones((len(y), 0)), True, what, start, False, 200)
+    except ConvergenceError:
+        res = None  # alpha drifting to 0: the Poisson fit below
+    # below 1e-6 the NB2 terms lose their precision (log-gamma differences at 1 / alpha)
+    if res is not None and res.alpha > 1e-6:
+        beta, alpha = res.beta, res.alpha
+        mu = np.exp(offset + X @ beta)
+        info = X.T @ (X * (mu / (1.0 + alpha * mu))[:, None])
+        _, _, h = _alpha_terms(y, mu, math.log(alpha))
+        alpha_se = float(alpha * np.sqrt(-1.0 / h)) if h < 0 else float("nan")
+        return EngineFit(beta, np.linalg.inv(info), alpha=alpha, alpha_se=alpha_se,
+                         n_iter=res.n_iter, info=info)
+    # no over-dispersion: the maximum is on the boundary alpha = 0, the Poisson fit
+    return EngineFit(pois.beta, pois.cov, alpha=ALPHA_MIN, alpha_se=float("nan"),
+                     n_iter=pois.n_iter, notes=_alpha_notes(ALPHA_MIN), info=pois.info)
