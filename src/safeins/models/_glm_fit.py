@@ -333,7 +333,7 @@ def _eta(Xt, beta, offset):
     return offset + beta[0] + (Xt.matvec(beta[1:]) if Xt is not None else 0.0)
 
 
-def _newton_polish(Xt, y, offset, beta, alpha, what, max_steps=20):
+def _newton_polish(Xt, y, offset, beta, alpha, what, max_steps=20, fitted=True):
     """Newton/Fisher-scoring steps at fixed alpha until the step is below 1e-10 (log scale).
 
     Returns (beta, covariance, fitted means, information). The information X'WX is the
@@ -341,7 +341,8 @@ def _newton_polish(Xt, y, offset, beta, alpha, what, max_steps=20):
     optimum, so the information is kept for the remaining steps (they still converge: the
     linear rate is the relative change of the weights, ~1e-6) and its inverse is the covariance,
     exact to ~1e-6 relative. A glum estimate is within ~1e-9 (1e5 rows) to ~5e-7 (1e6 rows):
-    one X'WX in all.
+    one X'WX in all. ``fitted=False`` skips the fitted means at the estimate (None; a Poisson
+    fit does not use them: one pass over the rows less).
     """
     info, size = None, np.inf
     for _ in range(max_steps):
@@ -349,11 +350,15 @@ def _newton_polish(Xt, y, offset, beta, alpha, what, max_steps=20):
         denom = 1.0 + alpha * mu
         if info is None or size > 1e-6:
             info = _information(Xt, mu / denom, len(y))
-        step = np.linalg.solve(info, _score(Xt, (y - mu) / denom))
+        score = _score(Xt, (y - mu) / denom)
+        with limit_threads(rows=1):  # a p x p system: a second BLAS thread only adds stalls
+            step = np.linalg.solve(info, score)
         beta = beta + step
         size = float(np.max(np.abs(step)))
         if size < 1e-10:
-            return beta, np.linalg.inv(info), np.exp(_eta(Xt, beta, offset)), info
+            with limit_threads(rows=1):
+                cov = np.linalg.inv(info)
+            return beta, cov, np.exp(_eta(Xt, beta, offset)) if fitted else None, info
     raise ConvergenceError(f"{what}: Newton refinement after glum did not settle "
                            f"(last step {size:.2g})")
 
@@ -386,7 +391,8 @@ def fit_glum(family: str, Xt, y: np.ndarray, offset: np.ndarray, *,
 
 def _fit_glum(family, Xt, y, offset, what):
     beta = _glum_fit(Xt, y, offset, 0.0, None, what)
-    beta, cov, mu, info = _newton_polish(Xt, y, offset, beta, 0.0, what)
+    beta, cov, mu, info = _newton_polish(Xt, y, offset, beta, 0.0, what,
+                                         fitted=family != "poisson")
     if family == "poisson":
         return EngineFit(beta, cov, n_iter=1, info=info)
     alpha, _ = nb_alpha_ml(y, mu, _alpha_moment(y, mu))

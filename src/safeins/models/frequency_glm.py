@@ -501,7 +501,8 @@ class FrequencyGLM:
             from ._glm_fit import _glum_fit, _newton_polish
 
             b = _glum_fit(Xt, y, off, float(self.alpha), None, self._what)
-            b, cov, _, info = _newton_polish(Xt, y, off, b, float(self.alpha), self._what)
+            b, cov, _, info = _newton_polish(Xt, y, off, b, float(self.alpha), self._what,
+                                            fitted=False)
             return EngineFit(b, cov, alpha=float(self.alpha), info=info)
         return fit_glum(self.family, Xt, y, off, what=self._what)
 
