@@ -341,21 +341,28 @@ def _newton_polish(Xt, y, offset, beta, alpha, what, max_steps=20, fitted=True):
     optimum, so the information is kept for the remaining steps (they still converge: the
     linear rate is the relative change of the weights, ~1e-6) and its inverse is the covariance,
     exact to ~1e-6 relative. A glum estimate is within ~1e-9 (1e5 rows) to ~5e-7 (1e6 rows):
-    one X'WX in all. ``fitted=False`` skips the fitted means at the estimate (None; a Poisson
-    fit does not use them: one pass over the rows less).
+    one X'WX in all. At fixed alpha = 0 (Poisson) a step below 1e-6 taken with the information
+    at its own starting point also ends the iterations: Newton converges quadratically there, so
+    the estimate is within ~1e-12 of the optimum (measured 1.5e-13 at 1e6 rows) without another
+    pass over the rows to measure a step below 1e-10. ``fitted=False`` skips the fitted means at
+    the estimate (None; a Poisson fit does not use them: one pass over the rows less).
     """
     info, size = None, np.inf
     for _ in range(max_steps):
         mu = np.exp(_eta(Xt, beta, offset))
         denom = 1.0 + alpha * mu
-        if info is None or size > 1e-6:
+        fresh = info is None or size > 1e-6
+        if fresh:
             info = _information(Xt, mu / denom, len(y))
         score = _score(Xt, (y - mu) / denom)
         with limit_threads(rows=1):  # a p x p system: a second BLAS thread only adds stalls
             step = np.linalg.solve(info, score)
         beta = beta + step
         size = float(np.max(np.abs(step)))
-        if size < 1e-10:
+        # a full Newton step with the information at this point converges quadratically: after
+        # a step below 1e-6 the estimate is within ~1e-12 of the optimum, one pass over the rows
+        # less than measuring a step below 1e-10
+        if size < 1e-10 or (fresh and alpha == 0.0 and size < 1e-6):
             with limit_threads(rows=1):
                 cov = np.linalg.inv(info)
             return beta, cov, np.exp(_eta(Xt, beta, offset)) if fitted else None, info
