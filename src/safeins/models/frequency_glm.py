@@ -544,7 +544,8 @@ class FrequencyGLM:
         else:
             self.deviance_ = nb_deviance(y, m, self.dispersion_ if self.family == "negbin"
                                          else 0.0)
-        self.poisson_deviance_ = poisson_deviance(y, m)
+        self.poisson_deviance_ = (self.deviance_ if self.family == "poisson"
+                                  else poisson_deviance(y, m))
         var = m + (self.dispersion_ * m**2 if self.family == "negbin" else 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             self.pearson_chi2_ = float(np.sum(np.where(var > 0, (y - m) ** 2 / var, 0.0)))
