@@ -187,13 +187,14 @@ def run(quick: bool = False, sizes=None, repeat: int | None = None) -> None:
 
     # the cost model of engine="auto"
     lines += ["", "## Choosing the engine", "",
-              "engine='auto' fits with the engine whose predicted time is smaller "
-              "(`safeins.models.frequency_glm.predicted_seconds`; glum only for Poisson and NB2, "
-              "the own dense Newton for Poisson only, glum's import counted when it is not loaded; "
-              "here it is). Poisson fits run on the summed counts and exposures of rows with the "
-              "same factor levels (cells) when the levels allow at most twice as many cells as "
-              "rows. Measured CPU seconds of the whole fit (median of alternated runs) next to "
-              "the prediction at the cells fitted:", "",
+              "engine='auto' fits a Poisson model with the engine whose predicted time is "
+              "smaller (`safeins.models.frequency_glm.predicted_seconds`; glum's import counted "
+              "when it is not loaded; here it is; NB2, ZIP and ZINB use the own Newton on "
+              "designs of up to 5 million entries, see glm_compare.md). Poisson fits run on the "
+              "summed counts and exposures of rows with the same factor levels (cells) when the "
+              "levels allow at most twice as many cells as rows. Measured CPU seconds of the "
+              "whole fit (median of alternated runs) next to the prediction at the cells "
+              "fitted:", "",
               "| factors | design columns | rows | cells fitted | statsmodels | predicted | glum | "
               "predicted | newton | predicted | auto picks |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]

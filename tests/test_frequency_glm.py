@@ -100,11 +100,13 @@ def test_negbin_matches_statsmodels_discrete_nb2(data, nb_fit):
     assert nb_fit.aic_ == pytest.approx(ref.aic, rel=1e-9)
 
 
-@pytest.mark.parametrize("family", ["poisson", "negbin"])
-def test_glum_engine_equals_statsmodels(data, family):
+@pytest.mark.parametrize(("family", "engine"), [("poisson", "glum"), ("negbin", "glum"),
+                                                ("negbin", "newton")])
+def test_glum_and_newton_engines_equal_statsmodels(data, family, engine):
     a = FrequencyGLM(family, FACTORS, engine="statsmodels").fit(data)
-    b = FrequencyGLM(family, FACTORS, engine="glum").fit(data)
-    assert b.engine_ == "glum" and a.engine_ == "statsmodels"
+    b = FrequencyGLM(family, FACTORS, engine=engine).fit(data)
+    assert b.engine_ == engine and a.engine_ == "statsmodels"
+    assert b.dispersion_se_ == pytest.approx(a.dispersion_se_, rel=1e-6, nan_ok=True)
     ra, rb = a.relativities_, b.relativities_
     assert ra[["factor", "level"]].equals(rb[["factor", "level"]])
     np.testing.assert_allclose(rb["relativity"], ra["relativity"], rtol=1e-6, atol=0)
@@ -526,9 +528,14 @@ def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
 
     poisson = FrequencyGLM("poisson", ["sector", "region", "size_band"])
     negbin = FrequencyGLM("negbin", ["sector", "region", "size_band"])
-    assert negbin._pick_engine(100_000, 26, 3) == "glum"  # glum: rows x factors
-    assert negbin._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
-    assert negbin._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
+    # NB2: the own joint Newton while the dense design has at most NEWTON_MAX_ENTRIES entries,
+    # then the cheaper of glum (rows x factors) and statsmodels (rows x columns^2)
+    assert negbin._pick_engine(100_000, 26, 3) == "newton"
+    assert negbin._pick_engine(300, 26, 3) == "newton"
+    assert negbin._pick_engine(1_000_000, 26, 3) == "glum"
+    fixed = FrequencyGLM("negbin", ["sector", "region", "size_band"], alpha=0.5)
+    assert fixed._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
+    assert fixed._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
     # Poisson: the own dense Newton where it is predicted cheaper (glum's import counted when
     # glum is not loaded yet), never above NEWTON_MAX_ENTRIES design entries
     assert poisson._pick_engine(300, 26, 3) == "newton"
@@ -540,11 +547,15 @@ def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
         cheaper = (predicted_seconds("newton", n, cols, k)
                    < predicted_seconds("glum", n, cols, k, imported=loaded))
         assert poisson._pick_engine(n, cols, k) == ("newton" if cheaper else "glum")
-    assert FrequencyGLM("zinb", ["sector"])._pick_engine(10**6, 26, 3) == "statsmodels"
+    # zero-inflated: the own Newton with the analytic Hessian at every size
+    assert FrequencyGLM("zinb", ["sector"])._pick_engine(10**6, 26, 3) == "newton"
+    assert FrequencyGLM("zip", ["sector"])._pick_engine(300, 26, 3) == "newton"
+    assert FrequencyGLM("zip", ["sector"], engine="statsmodels")._pick_engine(
+        300, 26, 3) == "statsmodels"
     assert FrequencyGLM("poisson", ["sector"], engine="statsmodels")._pick_engine(
         10**6, 26, 3) == "statsmodels"
-    with pytest.raises(ConfigError, match="poisson' only"):
-        FrequencyGLM("negbin", ["sector"], engine="newton")._pick_engine(100, 5, 1)
+    with pytest.raises(ConfigError, match="fixed alpha needs"):
+        FrequencyGLM("negbin", ["sector"], engine="newton", alpha=0.5)._pick_engine(100, 5, 1)
     # the crossover moves with the design's width
     assert predicted_seconds("statsmodels", 5_000, 10, 2) < predicted_seconds("statsmodels",
                                                                                5_000, 40, 2)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 __all__ = ["SMALL_ROWS", "available_cores", "limit_threads", "single_thread", "thread_cap"]
 
@@ -49,10 +50,24 @@ def limit_threads(rows: int | None = None):
     A no-op when threadpoolctl is not installed (it comes with scikit-learn).
     """
     try:
-        from threadpoolctl import threadpool_limits
+        controller = _controller()
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         return contextlib.nullcontext()
-    return threadpool_limits(limits=thread_cap(rows))
+    return controller.limit(limits=thread_cap(rows))
+
+
+_CONTROLLER: list = []  # [(len(sys.modules) when built, ThreadpoolController)]
+
+
+def _controller():
+    # finding the loaded BLAS/OpenMP libraries reads /proc/self/maps (~8 ms on a busy machine):
+    # once, again only after new modules (which may bring new libraries) were imported
+    from threadpoolctl import ThreadpoolController
+
+    n = len(sys.modules)
+    if not _CONTROLLER or _CONTROLLER[0][0] != n:
+        _CONTROLLER[:] = [(n, ThreadpoolController())]
+    return _CONTROLLER[0][1]
 
 
 _single_depth = 0

@@ -503,9 +503,8 @@ class Design:
                 if spec.zero_levels:
                     # each zero level separately (they share the code)
                     inv, uniq = self._factorize(df[spec.name], spec, Problems(self.what))
-                    lab = np.array([spec.merged.get(u, u) for u in uniq], dtype=object)[inv]
                     for lev in spec.zero_levels:
-                        m = lab == lev
+                        m = self.level_mask(spec, lev, inv, uniq)
                         rows.append((spec.name, lev, float(weight[m].sum()), int(m.sum()),
                                      float(counts[m].sum()) if counts is not None else np.nan,
                                      False))
@@ -514,6 +513,13 @@ class Design:
                              float(counts.sum()) if counts is not None else np.nan, False))
         return pd.DataFrame(rows, columns=["factor", "level", "exposure", "n_obs", "counts",
                                            "is_base"])
+
+    @staticmethod
+    def level_mask(spec: FactorSpec, level, inv: np.ndarray, uniq) -> np.ndarray:
+        """Rows whose value of ``spec``'s factor is ``level`` (after pooling into "(other)"),
+        from :meth:`_factorize`'s codes: integer codes compared, not 500,000 labels."""
+        hit = [i for i, u in enumerate(uniq) if spec.merged.get(u, u) == level]
+        return np.isin(inv, hit)
 
     @staticmethod
     def _unit_label(spec: FactorSpec) -> str:

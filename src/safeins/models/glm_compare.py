@@ -220,11 +220,10 @@ def compare_frequency_models(data, models: Mapping | Sequence, counts: str = "ac
         for name, m in named.items():
             mk = FrequencyGLM(**m.get_params())
             full = fitted[name]
-            if full.family in ("zip", "zinb") and full.engine_ == "statsmodels":
-                # a fold model only predicts: no covariance (ZINB's Hessian is numerical), and
-                # its optimiser starts from the full-data estimate (same design: few iterations)
-                mk._fold_options = {"start": _zi_start(full), "covariance": False,
-                                    "columns": full._design_columns}
+            if full.family in ("zip", "zinb"):
+                # a fold model only predicts: no covariance, and its optimiser starts from the
+                # full-data estimate (fewer iterations)
+                mk._warm_start = full
             mk.fit(df.loc[~test], counts, exposure)
             try:
                 oof[name][test] = mk.predict(df.loc[test], exposure=e[test]).to_numpy()
@@ -242,14 +241,6 @@ def compare_frequency_models(data, models: Mapping | Sequence, counts: str = "ac
                      "gini": gini(y, oof[name], e), "dispersion": m.dispersion_})
     table = pd.DataFrame(rows).set_index("model")
     return FrequencyComparison(table, _tests(fitted), lorenz, fitted, folds, seed)
-
-
-def _zi_start(model: FrequencyGLM) -> np.ndarray:
-    """A fitted zero-inflated model's estimate in statsmodels' order (inflation, count, alpha)."""
-    parts = [np.asarray(model.zero_coef_, dtype=float), np.asarray(model.coef_, dtype=float)]
-    if model.family == "zinb":
-        parts.append([float(model.dispersion_)])
-    return np.concatenate(parts)
 
 
 def _tests(fitted: dict) -> pd.DataFrame:
