@@ -1,0 +1,183 @@
+"""The engine's accident step compiled with numba: one pass over a block-year's candidate accidents.
+
+This module imports numba; only :mod:`safeins.simulation.engine` imports it, lazily, the first time a
+run asks for the numba kernel (``kernel="numba"``, or ``"auto"`` when numba is installed), so
+``import safeins`` and every other part of the library never load numba.
+
+The kernel does, candidate by candidate, what :func:`safeins.simulation.engine._accidents_numpy` does
+in about thirty vectorised passes, and draws the same random numbers in the same order from the
+same streams: the exponential spacings of the positions from the ``_ACCIDENTS`` stream (simulation
+after simulation, ``counts[s] + 1`` each) and one uniform per candidate from the ``_BANK`` stream.
+Sums run in the same order as numpy's ``bincount`` (accident order), so both kernels give the same
+numbers (tests/test_simulation.py checks that they agree).
+
+>>> accidents.__class__.__name__       # compiled on first call, cached on disk (cache=True)
+'CPUDispatcher'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["accidents", "min_premium"]
+
+
+@njit(cache=True)
+def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab, btab, bank_size,
+              x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim, min_deaths,
+              n_track, want_records, cells_acc, cells_dead, cells_paid, avoided, avoided_deaths,
+              xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
+              r_fatal):  # pragma: no cover - compiled; its twin in engine.py is the reference
+    """Simulate the candidate accidents of one block-year; fills the output arrays in place and
+    returns the number of records (enterprise-simulations with an accident) written.
+
+    ``etab`` holds one row per enterprise (one cache line: see ``engine.ENT_COLUMNS``) and ``btab``
+    one row per bank accident (``engine.BANK_COLUMNS``), so an accident costs two memory look-ups
+    rather than ten."""
+    n = etab.shape[0]
+    last = n - 1
+    m = len(guide)
+    n_x = len(x_ent)
+    cap = 1
+    for s in range(len(counts)):
+        cap = max(cap, counts[s] + 1)
+    e_buf = np.empty(cap)
+    # one simulation's accidents in enterprise order (at most all its candidates, plus the extras)
+    be = np.empty(cap + n_x, np.int64)
+    bg = np.empty(cap + n_x, np.int64)
+    bd = np.empty(cap + n_x, np.int64)
+    ba = np.empty(cap + n_x)
+    running = 0.0   # the cumulative sum of every spacing of the block, as numpy's cumsum
+    n_rec = 0
+    for s in range(len(counts)):
+        c = counts[s]
+        base = running
+        for i in range(c + 1):
+            running += g_pos.standard_exponential()
+            e_buf[i] = running
+        seg = e_buf[c] - base
+        # ---- place, thin, pick from the bank, per-accident limits
+        k = 0
+        xi = 0
+        for i in range(c):
+            u = (e_buf[i] - base) / seg
+            x = u * total
+            ub = g_bank.random()
+            b = int(u * m)
+            ent = np.int64(guide[b if b < m else m - 1])
+            # a few steps (a bucket holds few interval ends) on ``cum``, eight enterprises a cache line
+            while ent < last and cum[ent] <= x:
+                ent += 1
+            j = np.int64(etab[ent, 6]) + np.int64(ub * bank_size)
+            if thin and x >= etab[ent, 1]:
+                avoided[s] += 1.0
+                avoided_deaths[s] += btab[j, 2]
+                continue
+            # the fixed accidents come after every drawn accident of their enterprise
+            while xi < n_x and x_ent[xi] < ent:
+                be[k], bg[k], bd[k], ba[k] = x_ent[xi], x_grade[xi], x_deaths[xi], x_amount[xi]
+                k += 1
+                xi += 1
+            a = btab[j, 0] + min(btab[j, 1], etab[ent, 2])
+            if has_severity:
+                a *= etab[ent, 4]
+            be[k], bg[k], bd[k], ba[k] = ent, np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, etab[ent, 3])
+            k += 1
+        while xi < n_x:
+            be[k], bg[k], bd[k], ba[k] = x_ent[xi], x_grade[xi], x_deaths[xi], x_amount[xi]
+            k += 1
+            xi += 1
+        # ---- per enterprise: the annual aggregate, then the sums and next year's record
+        k0 = 0
+        while k0 < k:
+            e = be[k0]
+            k1 = k0
+            tot = 0.0
+            while k1 < k and be[k1] == e:
+                tot += ba[k1]
+                k1 += 1
+            scale = etab[e, 5] / tot if tot > etab[e, 5] else 1.0
+            sec = np.int64(etab[e, 6]) // bank_size
+            ti = np.int64(etab[e, 7])
+            level = 0
+            worst_fatal = 0
+            dead = 0
+            for q in range(k0, k1):
+                a = ba[q] * scale
+                if tu != 1.0:
+                    a *= tu
+                if xl_lim > 0:
+                    xl_rec[s] += min(max((1.0 - xl_q) * a - xl_ret, 0.0), xl_lim)
+                g = bg[q]
+                d = bd[q]
+                cell = (s * 4 + g) * n_sectors + sec
+                cells_acc[cell] += 1.0
+                cells_dead[cell] += d
+                cells_paid[cell] += a
+                if d >= min_deaths:
+                    fatal[s] += 1.0
+                    worst_fatal = max(worst_fatal, g + 1)
+                if ti >= 0:
+                    tracked[s * n_track + ti] += a
+                level = max(level, g + 1)
+                dead += d
+            if want_records:
+                r_keys[n_rec] = s * n + e
+                r_level[n_rec] = level
+                r_count[n_rec] = k1 - k0
+                r_deaths[n_rec] = dead
+                r_fatal[n_rec] = worst_fatal
+                n_rec += 1
+            k0 = k1
+    return n_rec
+
+
+@njit(cache=True)
+def _static_total(b, cg, cm, c):   # pragma: no cover - compiled
+    """``sum_i max(c g0_i, m_i)`` over a sorted static book and its slope (``_minimum._Sorted``)."""
+    i = np.searchsorted(b, c)
+    return c * cg[i] + (cm[-1] - cm[i]), cg[i]
+
+
+@njit(cache=True)
+def min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_sectors, goal,
+                neutral, c_out, prem_out, sec_out):  # pragma: no cover - compiled
+    """Per simulation (records ``starts[s] .. starts[s+1]``): the revenue-neutral off-balance factor
+    with minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the
+    premium by sector (as ``MinimumPremium.totals``)."""
+    for s in range(len(starts) - 1):
+        r0, r1 = starts[s], starts[s + 1]
+        c = 1.0
+        if neutral:
+            moved = 0.0
+            for r in range(r0, r1):
+                moved += g[r] - g0[ent[r]]
+            c = goal / (cg[-1] + moved)
+            for _ in range(100):
+                total, slope = _static_total(b, cg, cm, c)
+                d_sum = 0.0
+                ds_sum = 0.0
+                for r in range(r0, r1):
+                    e = ent[r]
+                    new, old = c * g[r], c * g0[e]
+                    d_sum += max(new, m[e]) - max(old, m[e])
+                    ds_sum += (g[r] if new > m[e] else 0.0) - (g0[e] if old > m[e] else 0.0)
+                gap = (total + d_sum) - goal
+                slope = slope + ds_sum
+                if abs(gap) <= 1e-13 * goal or not slope > 0:
+                    break
+                c = c - gap / slope
+        c_out[s] = c
+        d_sum = 0.0
+        d_sec = np.zeros(n_sectors)
+        for r in range(r0, r1):
+            e = ent[r]
+            d = max(c * g[r], m[e]) - max(c * g0[e], m[e])
+            d_sum += d
+            d_sec[sector[e]] += d
+        prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
+        for k in range(n_sectors):
+            lo, hi = boff[k], boff[k + 1]
+            sec_out[s, k] = _static_total(sb[lo:hi], scg[lo + k:hi + k + 1], scm[lo + k:hi + k + 1],
+                                          c)[0] + d_sec[k]
