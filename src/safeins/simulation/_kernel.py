@@ -45,6 +45,8 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
     e_buf = np.empty(cap)
     # one simulation's accidents in enterprise order (at most all its candidates, plus the extras)
     be = np.empty(cap + n_x, np.int64)
+    bj = np.empty(cap + n_x, np.int64)     # bank row, or -1 - i for the i-th fixed accident
+    bm = np.empty(cap, np.int64)           # bank rows of the candidates prevention removed
     bg = np.empty(cap + n_x, np.int64)
     bd = np.empty(cap + n_x, np.int64)
     ba = np.empty(cap + n_x)
@@ -57,9 +59,10 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
             running += g_pos.standard_exponential()
             e_buf[i] = running
         seg = e_buf[c] - base
-        # ---- place, thin, pick from the bank, per-accident limits
+        # ---- place, thin and pick a bank row (the bank is read below, in a loop of its own)
         k = 0
         xi = 0
+        n_miss = 0
         for i in range(c):
             u = (e_buf[i] - base) / seg
             x = u * total
@@ -71,23 +74,34 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
                 ent += 1
             j = np.int64(etab[ent, 6]) + np.int64(ub * bank_size)
             if thin and x >= etab[ent, 1]:
-                avoided[s] += 1.0
-                avoided_deaths[s] += btab[j, 2]
+                bm[n_miss] = j
+                n_miss += 1
                 continue
             # the fixed accidents come after every drawn accident of their enterprise
             while xi < n_x and x_ent[xi] < ent:
-                be[k], bg[k], bd[k], ba[k] = x_ent[xi], x_grade[xi], x_deaths[xi], x_amount[xi]
+                be[k], bj[k] = x_ent[xi], -1 - xi
                 k += 1
                 xi += 1
+            be[k], bj[k] = ent, j
+            k += 1
+        while xi < n_x:
+            be[k], bj[k] = x_ent[xi], -1 - xi
+            k += 1
+            xi += 1
+        # ---- the bank rows: independent random reads, which the processor overlaps
+        avoided[s] += n_miss
+        for q in range(n_miss):
+            avoided_deaths[s] += btab[bm[q], 2]
+        for q in range(k):
+            j = bj[q]
+            if j < 0:
+                bg[q], bd[q], ba[q] = x_grade[-1 - j], x_deaths[-1 - j], x_amount[-1 - j]
+                continue
+            ent = be[q]
             a = btab[j, 0] + min(btab[j, 1], etab[ent, 2])
             if has_severity:
                 a *= etab[ent, 4]
-            be[k], bg[k], bd[k], ba[k] = ent, np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, etab[ent, 3])
-            k += 1
-        while xi < n_x:
-            be[k], bg[k], bd[k], ba[k] = x_ent[xi], x_grade[xi], x_deaths[xi], x_amount[xi]
-            k += 1
-            xi += 1
+            bg[q], bd[q], ba[q] = np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, etab[ent, 3])
         # ---- per enterprise: the annual aggregate, then the sums and next year's record
         k0 = 0
         while k0 < k:
