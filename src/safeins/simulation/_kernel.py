@@ -24,18 +24,18 @@ __all__ = ["accidents", "min_premium"]
 
 
 @njit(cache=True)
-def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab, btab, bank_size,
-              x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim, min_deaths,
+def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab, btab,
+              bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim, min_deaths,
               n_track, want_records, cells_acc, cells_dead, cells_paid, avoided, avoided_deaths,
               xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
               r_fatal):  # pragma: no cover - compiled; its twin in engine.py is the reference
     """Simulate the candidate accidents of one block-year; fills the output arrays in place and
     returns the number of records (enterprise-simulations with an accident) written.
 
-    ``etab`` holds one row per enterprise (one cache line: see ``engine.ENT_COLUMNS``) and ``btab``
-    one row per bank accident (``engine.BANK_COLUMNS``), so an accident costs two memory look-ups
-    rather than ten."""
-    n = etab.shape[0]
+    Per enterprise, ``cum`` and three small tables hold what each loop reads (``engine.ENT_TABLES``);
+    ``btab`` holds one row per bank accident (``engine.BANK_COLUMNS``): a loop reads a row at a time
+    from tables small enough to stay in the cache, not ten arrays."""
+    n = len(cum)
     last = n - 1
     m = len(guide)
     n_x = len(x_ent)
@@ -47,6 +47,9 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
     be = np.empty(cap + n_x, np.int64)
     bj = np.empty(cap + n_x, np.int64)     # bank row, or -1 - i for the i-th fixed accident
     bm = np.empty(cap, np.int64)           # bank rows of the candidates prevention removed
+    pe = np.empty(cap, np.int64)           # each candidate's enterprise, position, bank uniform
+    px = np.empty(cap)
+    pu = np.empty(cap)
     bg = np.empty(cap + n_x, np.int64)
     bd = np.empty(cap + n_x, np.int64)
     ba = np.empty(cap + n_x)
@@ -59,21 +62,28 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
             running += g_pos.standard_exponential()
             e_buf[i] = running
         seg = e_buf[c] - base
-        # ---- place, thin and pick a bank row (the bank is read below, in a loop of its own)
+        # ---- place, thin and pick a bank row, in tight loops of independent steps (the processor
+        # overlaps their memory reads): draw, then place, then thin
+        for i in range(c):
+            u = (e_buf[i] - base) / seg
+            b = int(u * m)
+            pe[i] = guide[b if b < m else m - 1]
+            px[i] = u * total
+            pu[i] = g_bank.random()
+        for i in range(c):
+            ent = pe[i]
+            x = px[i]
+            # a few steps (a bucket holds few interval ends) on ``cum``, eight enterprises a cache line
+            while ent < last and cum[ent] <= x:
+                ent += 1
+            pe[i] = ent
         k = 0
         xi = 0
         n_miss = 0
         for i in range(c):
-            u = (e_buf[i] - base) / seg
-            x = u * total
-            ub = g_bank.random()
-            b = int(u * m)
-            ent = np.int64(guide[b if b < m else m - 1])
-            # a few steps (a bucket holds few interval ends) on ``cum``, eight enterprises a cache line
-            while ent < last and cum[ent] <= x:
-                ent += 1
-            j = np.int64(etab[ent, 6]) + np.int64(ub * bank_size)
-            if thin and x >= etab[ent, 1]:
+            ent = pe[i]
+            j = np.int64(ttab[ent, 1]) + np.int64(pu[i] * bank_size)
+            if thin and px[i] >= ttab[ent, 0]:
                 bm[n_miss] = j
                 n_miss += 1
                 continue
@@ -98,10 +108,10 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
                 bg[q], bd[q], ba[q] = x_grade[-1 - j], x_deaths[-1 - j], x_amount[-1 - j]
                 continue
             ent = be[q]
-            a = btab[j, 0] + min(btab[j, 1], etab[ent, 2])
+            a = btab[j, 0] + min(btab[j, 1], ltab[ent, 0])
             if has_severity:
-                a *= etab[ent, 4]
-            bg[q], bd[q], ba[q] = np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, etab[ent, 3])
+                a *= ltab[ent, 2]
+            bg[q], bd[q], ba[q] = np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, ltab[ent, 1])
         # ---- per enterprise: the annual aggregate, then the sums and next year's record
         k0 = 0
         while k0 < k:
@@ -111,9 +121,9 @@ def accidents(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab
             while k1 < k and be[k1] == e:
                 tot += ba[k1]
                 k1 += 1
-            scale = etab[e, 5] / tot if tot > etab[e, 5] else 1.0
-            sec = np.int64(etab[e, 6]) // bank_size
-            ti = np.int64(etab[e, 7])
+            scale = gtab[e, 0] / tot if tot > gtab[e, 0] else 1.0
+            sec = np.int64(gtab[e, 1])
+            ti = np.int64(gtab[e, 2])
             level = 0
             worst_fatal = 0
             dead = 0

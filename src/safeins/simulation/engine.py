@@ -46,11 +46,12 @@ __all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "kernel_function", "run_blo
 BLOCK = 50
 #: guide-table buckets per enterprise (more: fewer search steps, more memory)
 GUIDE = 4
-#: columns of the per-enterprise table of a year (``_Year.tables``): interval end, thinning
-#: threshold, rescue sub-limit, per-accident limit, severity factor, aggregate limit, first bank row
-#: of the sector, tracked index (-1: not tracked)
-ENT_COLUMNS = ("cum", "threshold", "rescue_limit", "per_accident_limit", "severity", "aggregate_limit",
-               "bank_base", "track")
+#: the per-enterprise tables of a year (``_Year.tables``), one per loop of the accident step, each
+#: small enough to stay in the processor's cache: placing and thinning (the thinning threshold, the
+#: sector's first bank row), the per-accident amount (rescue sub-limit, per-accident limit, severity
+#: factor) and the sums per enterprise (aggregate limit, sector, tracked index or -1)
+ENT_TABLES = {"ttab": ("threshold", "bank_base"), "ltab": ("rescue_limit", "per_accident_limit", "severity"),
+              "gtab": ("aggregate_limit", "sector", "track")}
 #: columns of the bank table of a year: covered amount, rescue cost, deaths, grade code
 BANK_COLUMNS = ("covered", "rescue", "deaths", "grade")
 #: the accident step: compiled with numba, vectorised numpy, or numba when it is installed
@@ -142,8 +143,8 @@ class _Year:
     def tables(self, spec: EngineSpec):
         """(per-enterprise table, per-bank-accident table, the year's fixed accidents), built once.
 
-        One row per enterprise (:data:`ENT_COLUMNS`) and per bank accident (:data:`BANK_COLUMNS`):
-        the accident step reads a row at a time, one cache line, not ten arrays."""
+        Rows per enterprise (:data:`ENT_TABLES`) and per bank accident (:data:`BANK_COLUMNS`): the
+        accident step reads a row at a time, one cache line, not ten arrays."""
         if self._tables is None:
             eff, y, book, bank = self.eff, self.y, spec.book, spec.bank
             n = book.n
@@ -154,8 +155,9 @@ class _Year:
             track_idx[np.asarray(eff.track, dtype=np.int64)] = np.arange(len(eff.track))
             # a candidate at x happens when x < thr: the start of its interval plus the accepted part
             thr = np.where(eff.accept[y] >= 1.0, np.inf, (self.cum - self.w) + self.w * eff.accept[y])
-            etab = np.column_stack([self.cum, thr, rlim, pal, self.severity, agg,
-                                    book.sector * float(bank.size), track_idx])
+            ent_tabs = tuple(np.ascontiguousarray(np.column_stack(cols)) for cols in (
+                (thr, book.sector * float(bank.size)), (rlim, pal, self.severity),
+                (agg, book.sector.astype(float), track_idx)))
             btab = np.column_stack([self.covered, self.rescue, bank.deaths.astype(float),
                                     bank.grade.astype(float)])
             # the year's fixed accidents, in enterprise order (stable: the scenario's order is kept)
@@ -164,7 +166,7 @@ class _Year:
                       np.array([e[2] for e in xs], np.int64),
                       np.array([min((e[5][y] + min(e[6][y], rlim[e[1]])) * self.severity[e[1]],
                                     pal[e[1]]) for e in xs], dtype=float))
-            self._tables = (np.ascontiguousarray(etab), np.ascontiguousarray(btab), extras)
+            self._tables = (*ent_tabs, np.ascontiguousarray(btab), extras)
         return self._tables
 
     def locate(self, u: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -392,13 +394,14 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_reco
     simulation x grade x sector), next year's records and each record's worst fatal grade level."""
     re = spec.reinsurance
     bs, S, T = len(counts), len(spec.book.sectors), len(eff.track)
-    etab, btab, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
+    ttab, ltab, gtab, btab, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
     cells = [np.zeros(bs * 4 * S) for _ in range(3)]
     per_sim = [np.zeros(bs) for _ in range(4)]   # avoided, avoided deaths, XL recovered, fatal
     tracked = np.zeros(bs * T)
     cap = int(counts.sum()) + bs * len(x_ent) if want_records else 0
     rec = [np.zeros(cap, np.int64) for _ in range(5)]
-    k = accidents(g_pos, g_bank, counts, yr.total, yr.thin, yr.has_severity, yr.guide, yr.cum, etab, btab,
+    k = accidents(g_pos, g_bank, counts, yr.total, yr.thin, yr.has_severity, yr.guide, yr.cum,
+                  ttab, ltab, gtab, btab,
                   spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
                   float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
                   int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec)
@@ -411,33 +414,34 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_reco
     return ([c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k])
 
 
-def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, etab, btab, bank_size,
+def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab,
+                     btab, bank_size,
                      x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim,
                      min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid, avoided,
                      avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
                      r_fatal) -> int:
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
     arguments, same random numbers in the same order, sums in the same order)."""
-    bs, n = len(counts), etab.shape[0]
+    bs, n = len(counts), len(cum)
     u, sim = _sorted_uniforms(g_pos, counts)
     ub = g_bank.random(len(u))
     x = u * total
     ent = _locate(cum, guide, u, x)
-    j = etab[ent, 6].astype(np.int64) + (ub * bank_size).astype(np.int64)
+    j = ttab[ent, 1].astype(np.int64) + (ub * bank_size).astype(np.int64)
     if thin:
         # the position of x inside its enterprise's interval is a fresh uniform: thinning
         # needs no third random number
-        miss = x >= etab[ent, 1]
+        miss = x >= ttab[ent, 0]
         avoided += np.bincount(sim[miss], minlength=bs)
         avoided_deaths += np.bincount(sim[miss], btab[j[miss], 2], minlength=bs)
         happen = ~miss
         sim, ent, j = sim[happen], ent[happen], j[happen]
     grade = btab[j, 3].astype(np.int64)
     deaths = btab[j, 2].astype(np.int64)
-    amount = btab[j, 0] + np.minimum(btab[j, 1], etab[ent, 2])
+    amount = btab[j, 0] + np.minimum(btab[j, 1], ltab[ent, 0])
     if has_severity:
-        amount *= etab[ent, 4]
-    np.minimum(amount, etab[ent, 3], out=amount)
+        amount *= ltab[ent, 2]
+    np.minimum(amount, ltab[ent, 1], out=amount)
     if len(x_ent):   # each fixed accident after its enterprise's drawn ones, in every simulation
         k = len(x_ent)
         xs = np.repeat(np.arange(bs), k)
@@ -456,7 +460,7 @@ def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cu
     group = np.cumsum(new) - 1
     # the annual aggregate limit per enterprise: its accidents scaled down together
     tot = np.bincount(group, amount)
-    cap = etab[ent[starts], 5]
+    cap = gtab[ent[starts], 0]
     scale = np.ones(len(tot))
     over = tot > cap
     scale[over] = cap[over] / tot[over]
@@ -466,7 +470,7 @@ def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cu
     if xl_lim > 0:
         xl_rec += np.bincount(sim, np.clip((1.0 - xl_q) * amount - xl_ret, 0.0, xl_lim), minlength=bs)
     # one key (simulation, grade, sector) gives every count by grade and by sector
-    cell = (sim * 4 + grade) * n_sectors + etab[ent, 6].astype(np.int64) // bank_size
+    cell = (sim * 4 + grade) * n_sectors + gtab[ent, 1].astype(np.int64)
     size = bs * 4 * n_sectors
     cells_acc += np.bincount(cell, minlength=size)
     cells_dead += np.bincount(cell, deaths, minlength=size)
@@ -474,7 +478,7 @@ def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cu
     is_fatal = deaths >= min_deaths
     fatal += np.bincount(sim[is_fatal], minlength=bs)
     if n_track:
-        ti = etab[ent, 7].astype(np.int64)
+        ti = gtab[ent, 2].astype(np.int64)
         t = ti >= 0
         tracked += np.bincount(sim[t] * n_track + ti[t], amount[t], minlength=bs * n_track)
     if not want_records:
