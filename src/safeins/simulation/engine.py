@@ -71,9 +71,13 @@ def _stream(seed_key, block: int, year: int, purpose: int) -> np.random.Generato
 def _sorted_uniforms(rng, counts: np.ndarray):
     """For each simulation s, ``counts[s]`` sorted uniforms (exponential spacings), concatenated;
     and the simulation of each."""
+    return _spaced_uniforms(rng.standard_exponential(int(counts.sum()) + len(counts)), counts)
+
+
+def _spaced_uniforms(e: np.ndarray, counts: np.ndarray):
+    """:func:`_sorted_uniforms` from the exponential spacings ``e`` (``counts[s] + 1`` for each s)."""
     bs = len(counts)
     seg = counts + 1
-    e = rng.standard_exponential(int(seg.sum()))
     cs = np.cumsum(e)
     ends = np.cumsum(seg) - 1
     base = np.zeros(bs)
@@ -400,11 +404,14 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_reco
     tracked = np.zeros(bs * T)
     cap = int(counts.sum()) + bs * len(x_ent) if want_records else 0
     rec = [np.zeros(cap, np.int64) for _ in range(5)]
-    k = accidents(g_pos, g_bank, counts, yr.total, yr.thin, yr.has_severity, yr.guide, yr.cum,
-                  ttab, ltab, gtab, btab,
-                  spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
-                  float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
-                  int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec)
+    n_cand = int(counts.sum())
+    # the random numbers, drawn in bulk: the spacings of every simulation's candidates, one after
+    # the other, and one bank uniform per candidate
+    k = accidents(g_pos.standard_exponential(n_cand + bs), g_bank.random(n_cand), counts, yr.total,
+                  yr.thin, yr.has_severity, yr.guide, yr.cum, ttab, ltab, gtab, btab, spec.bank.size,
+                  x_ent, x_grade, x_deaths, x_amount, float(tu), S, float(re.quota_share),
+                  float(re.xl_retention), float(re.xl_limit), int(spec.downgrade_min_deaths), T,
+                  bool(want_records), *cells, *per_sim, tracked, *rec)
     out["avoided_accidents"][:, y] = per_sim[0]
     out["avoided_deaths"][:, y] = per_sim[1]
     out["xl_recovery"][:, y] = per_sim[2]
@@ -414,7 +421,7 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_reco
     return ([c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k])
 
 
-def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab,
+def _accidents_numpy(spacings, bank_u, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab,
                      btab, bank_size,
                      x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim,
                      min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid, avoided,
@@ -423,8 +430,8 @@ def _accidents_numpy(g_pos, g_bank, counts, total, thin, has_severity, guide, cu
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
     arguments, same random numbers in the same order, sums in the same order)."""
     bs, n = len(counts), len(cum)
-    u, sim = _sorted_uniforms(g_pos, counts)
-    ub = g_bank.random(len(u))
+    u, sim = _spaced_uniforms(spacings, counts)
+    ub = bank_u
     x = u * total
     ent = _locate(cum, guide, u, x)
     j = ttab[ent, 1].astype(np.int64) + (ub * bank_size).astype(np.int64)
