@@ -132,12 +132,14 @@ def dask_run(spec, eff, n_sims, seed, workers):
         # workers up and the compiled kernel loaded before the clock starts
         run(spec, [eff], n_sims=50, seed=seed, chunk_size=50, backend="dask", client=client,
             progress=False)
+        cpu0 = client.run(time.process_time)
         t = time.perf_counter()
         out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=500, backend="dask",
                   client=client, progress=False)[eff.name]
         dt = time.perf_counter() - t
+        cpu = [v - cpu0[k] for k, v in client.run(time.process_time).items()]
         rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-    return dt, max(rss.values()), out
+    return dt, max(rss.values()), out, cpu
 
 
 def prepare_ningbo(years):
@@ -168,6 +170,8 @@ def prepare_million(spec, eff, n: int = 1_000_000):
                    **{f: tile(getattr(b, f)) for f in (
                        "sector", "region", "headcount", "burden_base", "credit", "base_premium",
                        "premium_year1", "per_accident_limit", "aggregate_limit", "rescue_limit")})
+    if b.min_premium is not None:
+        book = replace(book, min_premium=tile(b.min_premium))
     fl = replace(spec.floating, static=tile(spec.floating.static))
     spec_m = replace(spec, book=book, floating=fl)
     eff_m = replace(eff, weights=np.tile(eff.weights, (1, reps))[:, :n],
@@ -182,13 +186,14 @@ def million(spec, eff) -> list[str]:
     l_before = load()
     spec_m, eff_m, prep_m = prepare_million(spec, eff)
     sims_m = 1_000
-    dt, rss, out_m = dask_run(spec_m, eff_m, sims_m, 1, 2)
+    dt, rss, out_m, cpu_m = dask_run(spec_m, eff_m, sims_m, 1, 2)
     acc_m = int(out_m["accidents"].sum() + out_m["avoided_accidents"].sum())
     return ["## 4. 1,000,000 enterprises x 1,000 simulations x 5 years, 2-worker LocalCluster", "",
             "The Ningbo book replicated to 1,000,000 enterprises (its rates, premiums, limits, prevention "
             f"effects and accident bank; built in {prep_m:.1f} s), baseline. Engine on the cluster "
             f"**{dt:.1f} s** for {acc_m:,} simulated candidate accidents "
-            f"({dt / acc_m * 1e9 * 2:.0f} ns per accident per worker); workers' max RSS {rss:,.0f} MB "
+            f"({dt / acc_m * 1e9 * 2:.0f} ns per accident per worker; workers' CPU "
+            f"{' + '.join(f'{c:.1f}' for c in cpu_m)} s); workers' max RSS {rss:,.0f} MB "
             f"each; this process {max_rss_mb():,.0f} MB. Load {l_before} before, {load()} after.", ""]
 
 
@@ -284,13 +289,14 @@ def main() -> None:
     n_d = min(args.dask_sims, sims)
     print("dask 1 vs 2 workers ...", flush=True)
     lines += [f"## 3. Dask LocalCluster: 1 vs 2 worker processes ({n_d:,} simulations, same case)", "",
-              "| workers | time (s) | worker max RSS (MB) | load before |", "| --- | --- | --- | --- |"]
+              "| workers | time (s) | workers' CPU (s) | worker max RSS (MB) | load before |",
+              "| --- | --- | --- | --- | --- |"]
     times = {}
     for w in (1, 2) * (1 if args.quick else 2):
         l_before = load()
-        dt, rss, out_d = dask_run(spec, eff, n_d, 7, w)
+        dt, rss, out_d, cpu = dask_run(spec, eff, n_d, 7, w)
         times.setdefault(w, []).append(dt)
-        lines.append(f"| {w} | {dt:.1f} | {rss:,.0f} | {l_before} |")
+        lines.append(f"| {w} | {dt:.1f} | {' + '.join(f'{c:.1f}' for c in cpu)} | {rss:,.0f} | {l_before} |")
         print(lines[-1], flush=True)
     local = engine_run(spec, eff, n_d, 7)[2]
     run_check = all(np.array_equal(local[k], out_d[k]) for k in local)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["accidents", "min_premium"]
+__all__ = ["accidents", "min_premium", "reprice"]
 
 
 @njit(cache=True)
@@ -210,3 +210,38 @@ def min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_
             lo, hi = boff[k], boff[k + 1]
             sec_out[s, k] = _static_total(sb[lo:hi], scg[lo + k:hi + k + 1], scm[lo + k:hi + k + 1],
                                           c)[0] + d_sec[k]
+
+
+@njit(cache=True)
+def reprice(keys, level, count, deaths, credit, base_credit, n, static, f_grade, f_count, f_deaths,
+            f_credit, multiplicative, floor, cap, base_premium, g0, m, b, cg, cm, sb, scg, scm, boff,
+            sector, n_sectors, goal, neutral, f_out, c_out, prem_out,
+            sec_out):  # pragma: no cover - compiled
+    """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted): each
+    record's floating factor (as ``FloatingTables.factor``; ``credit`` empty: the base grades),
+    then :func:`min_premium`. Fills ``f_out`` (the factors) and the per-simulation outputs."""
+    r_n = len(keys)
+    ent = np.empty(r_n, np.int64)
+    g = np.empty(r_n)
+    bs = len(c_out)
+    starts = np.zeros(bs + 1, np.int64)
+    for r in range(r_n):
+        e = keys[r] % n
+        ent[r] = e
+        starts[keys[r] // n + 1] += 1
+        cr = base_credit[e] if len(credit) == 0 else credit[r]
+        a0 = f_grade[level[r]]
+        a1 = f_count[min(count[r], len(f_count) - 1)]
+        a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
+        a3 = f_credit[cr]
+        if multiplicative:
+            raw = static[e] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
+        else:
+            raw = 1.0 + static[e] + a0 + a1 + a2 + a3
+        f = min(max(raw, floor), cap)
+        f_out[r] = f
+        g[r] = base_premium[e] * f
+    for s in range(bs):
+        starts[s + 1] += starts[s]
+    min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_sectors, goal, neutral,
+                c_out, prem_out, sec_out)

@@ -253,28 +253,30 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
                 deaths = np.where(hit, rec[3][pos], 0)
             else:
                 keys, level, count, deaths = rec
-            ent, sim = keys % n, keys // n
-            credit = book.credit[ent]
+            credit = np.zeros(0, np.int64)   # empty: every record keeps its base credit grade
             if len(cr_keys):
                 cpos, chit = _find(cr_keys, keys)
-                credit = np.where(chit, cr_grade[cpos], credit)
-            f = fl.factor(ent, level, count, deaths, credit)
-            if mins is None:
-                d = B[ent] * f - Bf0[ent]
-                floated = T0 + np.bincount(sim, d, minlength=bs)
-                c = sumB / floated if fl.neutral else np.ones(bs)
-                prem = floated * c
-                sec_prem = (sec_Bf0 + np.bincount(sim * S + book.sector[ent], d,
-                                                   minlength=bs * S).reshape(bs, S)) * c[:, None]
+                credit = np.where(chit, cr_grade[cpos], book.credit[keys % n])
+            if mins is not None and kern.reprice is not None:
+                # compiled: the factors, then the off-balance in one pass per Newton step
+                f, c, prem, sec_prem = np.empty(len(keys)), np.empty(bs), np.empty(bs), np.empty((bs, S))
+                kern.reprice(keys, level, count, deaths, credit, book.credit, n, fl.static, fl.grade,
+                             fl.count, fl.deaths, fl.credit, fl.combine == "multiplicative",
+                             float(fl.floor), float(fl.cap), B, minimum.g0, minimum.m, minimum.all.b,
+                             minimum.all.cg, minimum.all.cm, *minimum.flat, minimum.boff, book.sector,
+                             S, goal, bool(fl.neutral), f, c, prem, sec_prem)
             else:
-                g = B[ent] * f
-                if kern.min_premium is not None:   # compiled: one pass per Newton step
-                    c, prem, sec_prem = np.empty(bs), np.empty(bs), np.empty((bs, S))
-                    kern.min_premium(np.searchsorted(sim, np.arange(bs + 1)), ent, g, minimum.g0,
-                                     minimum.m, minimum.all.b, minimum.all.cg, minimum.all.cm,
-                                     *minimum.flat, minimum.boff, book.sector, S, goal, fl.neutral,
-                                     c, prem, sec_prem)
+                ent, sim = keys % n, keys // n
+                f = fl.factor(ent, level, count, deaths, credit if len(cr_keys) else book.credit[ent])
+                if mins is None:
+                    d = B[ent] * f - Bf0[ent]
+                    floated = T0 + np.bincount(sim, d, minlength=bs)
+                    c = sumB / floated if fl.neutral else np.ones(bs)
+                    prem = floated * c
+                    sec_prem = (sec_Bf0 + np.bincount(sim * S + book.sector[ent], d,
+                                                       minlength=bs * S).reshape(bs, S)) * c[:, None]
                 else:
+                    g = B[ent] * f
                     c = minimum.solve(sim, ent, g, goal, bs) if fl.neutral else np.ones(bs)
                     prem, sec_prem = minimum.totals(c, sim, ent, g, book.sector, bs, S)
             if T:
@@ -331,11 +333,12 @@ def _empty_record():
 
 
 class Kernel(NamedTuple):
-    """The engine's compiled or vectorised steps (``min_premium`` None: ``MinimumPremium`` in numpy)."""
+    """The engine's compiled or vectorised steps (``reprice`` None: ``FloatingTables.factor`` and
+    ``MinimumPremium`` in numpy)."""
 
     name: str
     accidents: Callable
-    min_premium: Callable | None
+    reprice: Callable | None
 
 
 def kernel_function(kernel: str = "auto") -> Kernel:
@@ -356,7 +359,7 @@ def kernel_function(kernel: str = "auto") -> Kernel:
                     None, "kernel", kernel, "numba is not installed: pip install 'safeins[fast]', or "
                     "kernel='numpy' (same numbers, slower)")]) from None
         else:
-            return Kernel("numba", _kernel.accidents, _kernel.min_premium)
+            return Kernel("numba", _kernel.accidents, _kernel.reprice)
     return Kernel("numpy", _accidents_numpy, None)
 
 
