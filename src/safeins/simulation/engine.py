@@ -334,7 +334,12 @@ def _empty_record():
 
 class Kernel(NamedTuple):
     """The engine's compiled or vectorised steps (``reprice`` None: ``FloatingTables.factor`` and
-    ``MinimumPremium`` in numpy)."""
+    ``MinimumPremium`` in numpy).
+
+    >>> k = kernel_function("numpy")
+    >>> k.accidents.__name__, k.reprice
+    ('_accidents_numpy', None)
+    """
 
     name: str
     accidents: Callable
