@@ -102,7 +102,11 @@ print(time.perf_counter() - t)
 
 
 def _warm_worker() -> None:
-    exec(_COMPILE, {})   # a tiny run: imports safeins and numba, loads the kernels from the cache
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):   # a tiny run: imports safeins and numba, loads
+        exec(_COMPILE, {})                             # the kernels from the cache
 
 
 def compile_times() -> tuple[float, float]:
