@@ -251,3 +251,17 @@ def test_kernels_agree_on_a_block_with_every_feature():
     assert a["avoided_accidents"].sum() > 0 and a["xl_recovery"].sum() > 0
     # enterprise 3 (three accidents a year and the fixed one in year 2) pays its aggregate
     assert np.isclose(a["tracked_claims"][:, 1, 1].max(), 250.0 * 0.9)
+
+
+def test_prepared_tables_are_reused_and_do_not_keep_a_scenario_alive():
+    import gc
+    import weakref
+
+    spec, eff = _spec(n=4, years=2), _effects(4, years=2)
+    run(spec, [eff], n_sims=100, seed=1, chunk_size=50, progress=False, kernel="numpy")
+    key = (id(spec), id(eff))
+    assert engine._prepared(spec, eff) is engine._CACHE[key][2]     # built once, reused
+    gone = weakref.ref(eff)
+    del eff
+    gc.collect()
+    assert gone() is None and key not in engine._CACHE

@@ -141,7 +141,11 @@ class _Year:
         edges = np.arange(self.m) * (self.total / self.m)
         self.guide = np.minimum(np.searchsorted(self.cum, edges, side="right"),
                                 max(len(w) - 1, 0)).astype(np.int32)
-        self.eff, self.y = eff, y
+        # what ``tables`` needs from the scenario (not the scenario itself: the per-worker cache of
+        # prepared years must not keep a scenario alive, see ``_prepared``)
+        self.y, self.accept = y, eff.accept[y]
+        self.limit_scale = None if eff.limit_scale is None else eff.limit_scale[y]
+        self.track, self.extra = eff.track, eff.extra
         self._tables = None
 
     def tables(self, spec: EngineSpec):
@@ -150,22 +154,22 @@ class _Year:
         Rows per enterprise (:data:`ENT_TABLES`) and per bank accident (:data:`BANK_COLUMNS`): the
         accident step reads a row at a time, one cache line, not ten arrays."""
         if self._tables is None:
-            eff, y, book, bank = self.eff, self.y, spec.book, spec.bank
+            y, book, bank = self.y, spec.book, spec.bank
             n = book.n
-            ls = (1.0, 1.0, 1.0) if eff.limit_scale is None else eff.limit_scale[y]
+            ls = (1.0, 1.0, 1.0) if self.limit_scale is None else self.limit_scale
             pal, agg, rlim = (book.per_accident_limit * ls[0], book.aggregate_limit * ls[1],
                               book.rescue_limit * ls[2])
             track_idx = np.full(n, -1.0)
-            track_idx[np.asarray(eff.track, dtype=np.int64)] = np.arange(len(eff.track))
+            track_idx[np.asarray(self.track, dtype=np.int64)] = np.arange(len(self.track))
             # a candidate at x happens when x < thr: the start of its interval plus the accepted part
-            thr = np.where(eff.accept[y] >= 1.0, np.inf, (self.cum - self.w) + self.w * eff.accept[y])
+            thr = np.where(self.accept >= 1.0, np.inf, (self.cum - self.w) + self.w * self.accept)
             ent_tabs = tuple(np.ascontiguousarray(np.column_stack(cols)) for cols in (
                 (thr, book.sector * float(bank.size)), (rlim, pal, self.severity),
                 (agg, book.sector.astype(float), track_idx)))
             btab = np.column_stack([self.covered, self.rescue, bank.deaths.astype(float),
                                     bank.grade.astype(float)])
             # the year's fixed accidents, in enterprise order (stable: the scenario's order is kept)
-            xs = sorted((e for e in eff.extra if e[0] == y), key=lambda e: e[1])
+            xs = sorted((e for e in self.extra if e[0] == y), key=lambda e: e[1])
             extras = (np.array([e[1] for e in xs], np.int64), np.array([e[4] for e in xs], np.int64),
                       np.array([e[2] for e in xs], np.int64),
                       np.array([min((e[5][y] + min(e[6][y], rlim[e[1]])) * self.severity[e[1]],
@@ -394,10 +398,11 @@ def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is spec and hit[1]() is eff:
         return hit[2]
-    for k in [k for k, v in _CACHE.items() if v[0]() is None or v[1]() is None]:
-        del _CACHE[k]   # objects gone: their entries go too
     pre = _Prepared(spec, eff)
     _CACHE[key] = (weakref.ref(spec), weakref.ref(eff), pre)
+    # the entry goes when either object does (the prepared tables hold neither)
+    weakref.finalize(spec, _CACHE.pop, key, None)
+    weakref.finalize(eff, _CACHE.pop, key, None)
     return pre
 
 
