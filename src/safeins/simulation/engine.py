@@ -18,6 +18,11 @@ Per year and block of ``BLOCK`` simulations:
 5. **update** records and credit grades (downgrades after fatal accidents, migration events from the
    transition matrix, drift), sparse: only enterprises with an event are stored.
 
+Steps 3–4 (and the repricing of step 1 when minimum premiums apply) run in a *kernel*: compiled with
+numba (``safeins.simulation._kernel``, imported only here and only when asked for) or its vectorised
+numpy twin (``_accidents_numpy``, ``MinimumPremium``); both read the same random numbers in the same
+order and add in the same order, so they give the same numbers (see :func:`kernel_function`).
+
 Cost grows with the number of accidents, not with enterprises × simulations. Random streams are
 keyed by (seed, block, year, purpose), never by the chunk or the worker, so a run gives the same
 numbers whatever the chunk size, worker count or backend; the scenario is not in the key, so all
