@@ -13,13 +13,20 @@ Cases (issue 12):
 2. **The floor**: numpy drawing two uniform numbers per simulated accident (the same number of
    accidents as the engine simulated, in the same blocks). Engine and floor runs alternate; the
    table gives medians and the spread (min–max) of the repetitions.
-3. **Dask**: the same case on a LocalCluster with 1 and 2 worker processes (one thread each).
+3. **Dask**: the same case on a LocalCluster with 1 and 2 worker processes (one thread each), two
+   tasks of 500 simulations per run (fewer, bigger tasks: each worker prepares a scenario's tables
+   once and keeps them), after an untimed warm-up that loads the compiled kernels in every worker.
 4. **A million enterprises x 1,000 simulations** (5 years) on a 2-worker LocalCluster: the Ningbo
    book's arrays replicated to 1,000,000 enterprises (building a million-enterprise data set, fitting
    and pricing it through the library ran 18 minutes on this shared machine without finishing, so
    the case measures the engine alone); time, workers' peak memory.
 
-The machine is shared: the load average (``os.getloadavg``) is recorded before and after each case.
+The engine runs its compiled kernel (``kernel="numba"``); the numpy kernel (the same numbers) is
+timed once on 1,000 simulations for comparison. The kernel's compile time (first call on a machine,
+empty numba cache) and its load time from the cache are measured in fresh interpreters.
+
+The machine is shared: the load average (``os.getloadavg``) is recorded before and after each case,
+and the engine's CPU time (``time.process_time``) is given beside its wall-clock time.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -48,19 +57,66 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def engine_run(spec, eff, n_sims, seed, trace=False):
-    """Time of the local engine; with ``trace`` (untimed) the peak of its arrays (tracemalloc)."""
+def engine_run(spec, eff, n_sims, seed, trace=False, kernel="numba"):
+    """Wall and CPU time of the local engine; with ``trace`` (untimed) the peak of its arrays
+    (tracemalloc)."""
     from safeins.simulation.backends import run
 
     if trace:
         tracemalloc.start()
-    t = time.perf_counter()
-    out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=1000, progress=False)[eff.name]
-    dt = time.perf_counter() - t
+    t, c = time.perf_counter(), time.process_time()
+    out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=1000, progress=False,
+              kernel=kernel)[eff.name]
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else float("nan")
     if trace:
         tracemalloc.stop()
-    return dt, peak, out
+    return dt, peak, out, cpu
+
+
+_COMPILE = """
+import time
+import numpy as np
+t = time.perf_counter()
+from safeins.simulation.backends import run
+from safeins.simulation.spec import (AccidentBank, BookArrays, Effects, EngineSpec, Finance,
+                                     FloatingTables, Reinsurance)
+n, years = 3, 2
+one = np.ones(n)
+book = BookArrays(ids=np.array(["a", "b", "c"], dtype=object), sector=np.zeros(n, np.int64),
+                  sectors=("s",), region=np.zeros(n, np.int64), regions=("r",), headcount=one,
+                  burden_base=one, credit=np.zeros(n, np.int64), base_premium=one * 100,
+                  premium_year1=one * 100, per_accident_limit=one * 1e6, aggregate_limit=one * 1e6,
+                  rescue_limit=one * 1e6, min_premium=one * 50)
+bank = AccidentBank(size=4, deaths=np.ones(4, np.int64), serious=np.zeros(4, np.int64),
+                    grade=np.zeros(4, np.int8))
+fl = FloatingTables("multiplicative", 0.5, 2.0, one, grade=np.array([0, .3, .5, .5, .5]))
+spec = EngineSpec(book=book, floating=fl, bank=bank, reinsurance=Reinsurance(),
+                  finance=Finance(0.0, 0.0, 0.0), years=years, first_year=2024)
+eff = Effects(name="t", weights=np.ones((years, n)), accept=np.full((years, n), 0.5),
+              severity=np.ones((years, n)), fund_spend=np.zeros(years), fund_budget_share=0.0,
+              covered=np.ones((years, 4)), rescue=np.ones((years, 4)))
+run(spec, [eff], n_sims=50, seed=1, progress=False, kernel="numba")
+print(time.perf_counter() - t)
+"""
+
+
+def _warm_worker() -> None:
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):   # a tiny run: imports safeins and numba, loads
+        exec(_COMPILE, {})                             # the kernels from the cache
+
+
+def compile_times() -> tuple[float, float]:
+    """Seconds of a tiny run in a fresh interpreter: with an empty numba cache (compiling the
+    kernels), then with the cache that run filled (loading them)."""
+    with tempfile.TemporaryDirectory() as d:
+        env = {**os.environ, "NUMBA_CACHE_DIR": d}
+        out = [float(subprocess.run([sys.executable, "-c", _COMPILE], env=env, capture_output=True,
+                                    text=True, check=True).stdout.split()[-1]) for _ in range(2)]
+    return out[0], out[1]
 
 
 def floor_run(counts_per_block, seed):
@@ -81,13 +137,19 @@ def dask_run(spec, eff, n_sims, seed, workers):
     env = {"distributed.nanny.pre-spawn-environ." + k: v for k, v in WORKER_ENVIRON.items()}
     with dask.config.set(env), LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                             dashboard_address=":0") as cluster, Client(cluster) as client:
-        client.run(lambda: None)   # workers up before the clock starts
+        # workers up and the compiled kernels loaded in every worker before the clock starts (a
+        # worker's first stress task otherwise pays numba's import and cache load, case 0)
+        client.run(_warm_worker)
+        run(spec, [eff], n_sims=50, seed=seed, chunk_size=50, backend="dask", client=client,
+            progress=False)
+        cpu0 = client.run(time.process_time)
         t = time.perf_counter()
-        out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=250, backend="dask",
+        out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=500, backend="dask",
                   client=client, progress=False)[eff.name]
         dt = time.perf_counter() - t
+        cpu = [v - cpu0[k] for k, v in client.run(time.process_time).items()]
         rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-    return dt, max(rss.values()), out
+    return dt, max(rss.values()), out, cpu
 
 
 def prepare_ningbo(years):
@@ -118,6 +180,8 @@ def prepare_million(spec, eff, n: int = 1_000_000):
                    **{f: tile(getattr(b, f)) for f in (
                        "sector", "region", "headcount", "burden_base", "credit", "base_premium",
                        "premium_year1", "per_accident_limit", "aggregate_limit", "rescue_limit")})
+    if b.min_premium is not None:
+        book = replace(book, min_premium=tile(b.min_premium))
     fl = replace(spec.floating, static=tile(spec.floating.static))
     spec_m = replace(spec, book=book, floating=fl)
     eff_m = replace(eff, weights=np.tile(eff.weights, (1, reps))[:, :n],
@@ -132,13 +196,14 @@ def million(spec, eff) -> list[str]:
     l_before = load()
     spec_m, eff_m, prep_m = prepare_million(spec, eff)
     sims_m = 1_000
-    dt, rss, out_m = dask_run(spec_m, eff_m, sims_m, 1, 2)
+    dt, rss, out_m, cpu_m = dask_run(spec_m, eff_m, sims_m, 1, 2)
     acc_m = int(out_m["accidents"].sum() + out_m["avoided_accidents"].sum())
     return ["## 4. 1,000,000 enterprises x 1,000 simulations x 5 years, 2-worker LocalCluster", "",
             "The Ningbo book replicated to 1,000,000 enterprises (its rates, premiums, limits, prevention "
             f"effects and accident bank; built in {prep_m:.1f} s), baseline. Engine on the cluster "
             f"**{dt:.1f} s** for {acc_m:,} simulated candidate accidents "
-            f"({dt / acc_m * 1e9 * 2:.0f} ns per accident per worker); workers' max RSS {rss:,.0f} MB "
+            f"({dt / acc_m * 1e9 * 2:.0f} ns per accident per worker; workers' CPU "
+            f"{' + '.join(f'{c:.1f}' for c in cpu_m)} s); workers' max RSS {rss:,.0f} MB "
             f"each; this process {max_rss_mb():,.0f} MB. Load {l_before} before, {load()} after.", ""]
 
 
@@ -179,6 +244,15 @@ def main() -> None:
              "The machine is shared with other jobs; load averages (1 / 5 / 15 min) are given per case.",
              ""]
 
+    print("compiling the kernel ...", flush=True)
+    compile_s, cached_s = compile_times()
+    lines += ["## 0. The compiled kernel", "",
+              f"A tiny run in a fresh interpreter with an empty numba cache (import, compile, run): "
+              f"**{compile_s:.1f} s**; again with the cache it filled: {cached_s:.1f} s. The first "
+              "stress test on a machine pays the compile time once (`cache=True`); every later "
+              "process loads the kernels from the cache. Load " + load() + ".", ""]
+    print(lines[-2], flush=True)
+
     print("preparing Ningbo ...", flush=True)
     l0 = load()
     spec, eff, prep_s = prepare_ningbo(years)
@@ -187,21 +261,22 @@ def main() -> None:
               f"{sims:,} simulations, baseline (floating + prevention loop)", "",
               f"Preparation (data set, accident model fit, year-1 pricing, fund plan, accident bank): "
               f"{prep_s:.1f} s. Expected candidate accidents a year {lam:,.0f} (before prevention).", "",
-              "| run | engine (s) | floor (s) | engine / floor | candidate accidents | load before |",
-              "| --- | --- | --- | --- | --- | --- |"]
+              "| run | engine (s) | engine CPU (s) | floor (s) | engine / floor | candidate accidents "
+              "| load before |", "| --- | --- | --- | --- | --- | --- | --- |"]
     et, ft = [], []
     # peak memory of the engine's arrays: one chunk of 1,000 simulations is live at a time, so a
     # 1,000-simulation run has the same peak apart from the (small) result arrays
-    peak = engine_run(spec, eff, min(sims, 1000), 7, trace=True)[1]
+    _, peak, small, _ = engine_run(spec, eff, min(sims, 1000), 7, trace=True)
     for r in range(reps):
         l_before = load()
-        dt, _, out = engine_run(spec, eff, sims, 7)
+        dt, _, out, cpu = engine_run(spec, eff, sims, 7)
         acc = out["accidents"] + out["avoided_accidents"]   # every candidate the engine placed
         per_block = acc.reshape(-1, 50, years).sum(axis=1).ravel()   # one draw per block and year
         fl = floor_run(per_block, r)
         et.append(dt)
         ft.append(fl)
-        lines.append(f"| {r + 1} | {dt:.1f} | {fl:.2f} | {dt / fl:.1f} | {int(acc.sum()):,} | {l_before} |")
+        lines.append(f"| {r + 1} | {dt:.1f} | {cpu:.1f} | {fl:.2f} | {dt / fl:.1f} | {int(acc.sum()):,} "
+                     f"| {l_before} |")
         print(lines[-1], flush=True)
     med_e, med_f = statistics.median(et), statistics.median(ft)
     ratio = [e / f for e, f in zip(et, ft, strict=True)]
@@ -211,18 +286,27 @@ def main() -> None:
               f"Engine arrays peak {peak:,.0f} MB (tracemalloc, chunks of 1,000 simulations); "
               f"process max RSS {max_rss_mb():,.0f} MB (includes the data set and the accident model). "
               f"Targets: < 30 s, < 4 GB, within 3x the floor. Load {l0} before, {load()} after.", ""]
+    n_np = min(sims, 1000)
+    l_before = load()
+    dt_c = engine_run(spec, eff, n_np, 7)[0]
+    dt_np, _, out_np, _ = engine_run(spec, eff, n_np, 7, kernel="numpy")
+    same = all(np.allclose(out_np[k], small[k], rtol=1e-12, atol=1e-6) for k in small)
+    lines += [f"The numpy kernel on {n_np:,} simulations: {dt_np:.1f} s against {dt_c:.1f} s compiled "
+              f"({dt_np / dt_c:.1f}x); same numbers (1e-12): {same}. Load {l_before} before.", ""]
+    print(lines[-2], flush=True)
 
     # ---- 3. dask workers
     n_d = min(args.dask_sims, sims)
     print("dask 1 vs 2 workers ...", flush=True)
     lines += [f"## 3. Dask LocalCluster: 1 vs 2 worker processes ({n_d:,} simulations, same case)", "",
-              "| workers | time (s) | worker max RSS (MB) | load before |", "| --- | --- | --- | --- |"]
+              "| workers | time (s) | workers' CPU (s) | worker max RSS (MB) | load before |",
+              "| --- | --- | --- | --- | --- |"]
     times = {}
     for w in (1, 2) * (1 if args.quick else 2):
         l_before = load()
-        dt, rss, out_d = dask_run(spec, eff, n_d, 7, w)
+        dt, rss, out_d, cpu = dask_run(spec, eff, n_d, 7, w)
         times.setdefault(w, []).append(dt)
-        lines.append(f"| {w} | {dt:.1f} | {rss:,.0f} | {l_before} |")
+        lines.append(f"| {w} | {dt:.1f} | {' + '.join(f'{c:.1f}' for c in cpu)} | {rss:,.0f} | {l_before} |")
         print(lines[-1], flush=True)
     local = engine_run(spec, eff, n_d, 7)[2]
     run_check = all(np.array_equal(local[k], out_d[k]) for k in local)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeins.errors import WorkLimitError
+from safeins.errors import ValidationError, WorkLimitError
 from safeins.simulation import engine
 from safeins.simulation.backends import run, seed_key, size_guard
 from safeins.simulation.result import SimulationMeta, SimulationResult
@@ -19,6 +19,9 @@ from safeins.simulation.spec import (
     FloatingTables,
     Reinsurance,
 )
+
+#: the hand-built books run through both kernels (the compiled one and its numpy twin)
+KERNELS = pytest.mark.parametrize("kernel", ["numba", "numpy"])
 
 
 def test_sorted_uniforms_are_sorted_per_simulation_and_uniform():
@@ -88,10 +91,11 @@ def _spec(n=4, years=2, floating=None, transition=None):
                       years=years, first_year=2024, transition=transition)
 
 
-def test_a_known_book_gives_poisson_counts_and_fixed_costs():
+@KERNELS
+def test_a_known_book_gives_poisson_counts_and_fixed_costs(kernel):
     spec = _spec(n=4, years=2)
     eff = _effects(4, accept=[1.0, 1.0, 0.5, 0.0], years=2)
-    out = run(spec, [eff], n_sims=2000, seed=3, chunk_size=1000, progress=False)["t"]
+    out = run(spec, [eff], n_sims=2000, seed=3, chunk_size=1000, progress=False, kernel=kernel)["t"]
     acc = out["accidents"]
     # rate 0.5 at four enterprises, thinned to 1 + 1 + 0.5 + 0 halves: 1.25 accidents a year
     assert abs(acc.mean() - 1.25) < 4 * np.sqrt(1.25 / acc.size)
@@ -102,7 +106,8 @@ def test_a_known_book_gives_poisson_counts_and_fixed_costs():
     assert np.all(out["by_sector_accidents"][..., 0] == acc)
 
 
-def test_limits_per_accident_and_aggregate():
+@KERNELS
+def test_limits_per_accident_and_aggregate(kernel):
     n = 2
     book = _book(n)
     book = BookArrays(**{**book.__dict__, "per_accident_limit": np.array([50.0, 1e9]),
@@ -110,7 +115,7 @@ def test_limits_per_accident_and_aggregate():
     spec = EngineSpec(book=book, floating=FloatingTables.flat(n), bank=_bank(), reinsurance=Reinsurance(),
                       finance=Finance(0.0, 0.0, 0.0), years=1, first_year=2024)
     eff = _effects(n, weights=[3.0, 3.0], track=(0, 1))
-    out = run(spec, [eff], n_sims=500, seed=4, progress=False)["t"]
+    out = run(spec, [eff], n_sims=500, seed=4, progress=False, kernel=kernel)["t"]
     counts0 = out["by_sector_accidents"][:, 0, 0]
     paid = out["tracked_claims"][:, 0, :]
     total = out["claims"][:, 0]
@@ -122,25 +127,27 @@ def test_limits_per_accident_and_aggregate():
     assert counts0.sum() > 0
 
 
-def test_extra_accident_is_added_in_its_year_only():
+@KERNELS
+def test_extra_accident_is_added_in_its_year_only(kernel):
     spec = _spec(n=3, years=2)
     cov = np.array([1000.0, 1000.0])
     base = _effects(3, years=2)
     cat = Effects(**{**base.__dict__, "extra": ((1, 2, 7, 0, 1, cov, np.zeros(2)),), "track": (2,)})
-    a, b = (run(spec, [e], n_sims=100, seed=9, progress=False)["t"] for e in (base, cat))
+    a, b = (run(spec, [e], n_sims=100, seed=9, progress=False, kernel=kernel)["t"] for e in (base, cat))
     np.testing.assert_array_equal(a["claims"][:, 0], b["claims"][:, 0])
     np.testing.assert_allclose(b["claims"][:, 1] - a["claims"][:, 1], 1000.0)
     np.testing.assert_array_equal(b["deaths"][:, 1] - a["deaths"][:, 1], 7)
     np.testing.assert_array_equal(b["by_grade_accidents"][:, 1, 1] - a["by_grade_accidents"][:, 1, 1], 1)
 
 
-def test_floating_reprices_only_records_and_stays_revenue_neutral():
+@KERNELS
+def test_floating_reprices_only_records_and_stays_revenue_neutral(kernel):
     n = 3
     fl = FloatingTables("multiplicative", 0.5, 2.0, np.ones(n), grade=np.array([0.0, 0.3, 0.5, 0.5, 0.5]),
                         neutral=True)
     spec = _spec(n=n, years=2, floating=fl)
     eff = _effects(n, years=2, track=(0, 1, 2))
-    out = run(spec, [eff], n_sims=200, seed=5, progress=False)["t"]
+    out = run(spec, [eff], n_sims=200, seed=5, progress=False, kernel=kernel)["t"]
     np.testing.assert_allclose(out["premium"], 3000.0)              # neutral: total unchanged
     prem2 = out["tracked_premium"][:, 1, :]
     had = out["by_sector_accidents"][:, 0, 0] > 0
@@ -208,3 +215,53 @@ def test_minimum_premium_solve_matches_pricing(seed, n, moved):
     final = np.maximum(c[0] * full, m)
     assert total[0] == pytest.approx(goal, rel=1e-10)
     np.testing.assert_allclose(by[0], np.bincount(sector, final, minlength=3), rtol=1e-10, atol=1e-9)
+
+
+def test_numba_is_imported_only_on_the_stress_path():
+    import subprocess
+    import sys
+
+    code = ("import sys, safeins as si; si.FrequencyGLM; si.Aggregate; si.Scheme; si.stress_test; "
+            "import safeins.simulation.engine; print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert engine.kernel_function("auto").name == "numba"    # numba is a dev dependency
+    with pytest.raises(ValidationError, match="kernel"):
+        engine.kernel_function("gpu")
+
+
+def test_kernels_agree_on_a_block_with_every_feature():
+    """Thinning, a fixed accident at an enterprise that also has drawn ones, aggregate limits that
+    bind, XL, take-up, severity and tracking: both kernels, same numbers."""
+    n = 6
+    book = BookArrays(**{**_book(n).__dict__, "aggregate_limit": np.full(n, 250.0),
+                         "per_accident_limit": np.array([80.0, 1e9, 1e9, 1e9, 1e9, 1e9])})
+    spec = EngineSpec(book=book, floating=FloatingTables.flat(n), bank=_bank(),
+                      reinsurance=Reinsurance(quota_share=0.1, xl_retention=20.0, xl_limit=50.0),
+                      finance=Finance(0.0, 0.0, 0.0), years=2, first_year=2024)
+    base = _effects(n, weights=[2.0, 1.0, 0.5, 3.0, 0.0, 1.0], accept=[1.0, 0.5, 0.2, 1.0, 1.0, 0.7],
+                    years=2, extra=((1, 3, 4, 0, 2, np.array([0.0, 500.0]), np.array([0.0, 5.0])),),
+                    track=(0, 3))
+    eff = Effects(**{**base.__dict__, "take_up": np.array([1.0, 0.9]),
+                     "severity": np.array([[1.0] * n, [0.5, 1.0, 1.0, 0.8, 1.0, 1.0]])})
+    a, b = (run(spec, [eff], n_sims=150, seed=8, chunk_size=100, progress=False, kernel=k)["t"]
+            for k in ("numba", "numpy"))
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-12, atol=1e-9, err_msg=k)
+    assert a["avoided_accidents"].sum() > 0 and a["xl_recovery"].sum() > 0
+    # enterprise 3 (three accidents a year and the fixed one in year 2) pays its aggregate
+    assert np.isclose(a["tracked_claims"][:, 1, 1].max(), 250.0 * 0.9)
+
+
+def test_prepared_tables_are_reused_and_do_not_keep_a_scenario_alive():
+    import gc
+    import weakref
+
+    spec, eff = _spec(n=4, years=2), _effects(4, years=2)
+    run(spec, [eff], n_sims=100, seed=1, chunk_size=50, progress=False, kernel="numpy")
+    key = (id(spec), id(eff))
+    assert engine._prepared(spec, eff) is engine._CACHE[key][2]     # built once, reused
+    gone = weakref.ref(eff)
+    del eff
+    gc.collect()
+    assert gone() is None and key not in engine._CACHE

@@ -209,8 +209,55 @@ def test_inconsistent_schemes_name_the_field():
 def test_bad_run_arguments_listed_together(scheme):
     with pytest.raises(ValidationError) as err:
         si.stress_test(scheme, ["baseline", "meteor"], years=0, n_sims=-5, chunk_size=75,
-                       backend="spark", progress=False)
-    assert {"scenarios", "years", "n_sims", "chunk_size", "backend"} <= _fields(err)
+                       backend="spark", progress=False, kernel="cuda")
+    assert {"scenarios", "years", "n_sims", "chunk_size", "backend", "kernel"} <= _fields(err)
+
+
+def test_numba_asked_for_without_numba_is_one_clear_error(scheme, monkeypatch):
+    import sys
+
+    import safeins.simulation
+
+    monkeypatch.setitem(sys.modules, "numba", None)              # as if numba were not installed
+    monkeypatch.delitem(sys.modules, "safeins.simulation._kernel", raising=False)
+    monkeypatch.delattr(safeins.simulation, "_kernel", raising=False)   # `from . import` looks here first
+    with pytest.raises(ValidationError) as err:
+        si.stress_test(scheme, years=1, n_sims=50, progress=False, kernel="numba")
+    assert "kernel" in _fields(err) and "safeins[fast]" in str(err.value)
+    # "auto" falls back to numpy: same numbers as the compiled kernel
+    fallback = si.stress_test(scheme, years=1, n_sims=50, seed=2, progress=False)
+    monkeypatch.undo()
+    compiled = si.stress_test(scheme, years=1, n_sims=50, seed=2, progress=False, kernel="numba")
+    _close(fallback, compiled)
+
+
+# ------------------------------------------------------------------------------- the two kernels
+def _close(a, b):
+    """Integers (accidents, deaths, counts) equal; money within float rounding (1e-12 relative)."""
+    assert a.scenarios == b.scenarios
+    for s in a.scenarios:
+        for k, x in a.raw[s].items():
+            y = b.raw[s][k]
+            if "accidents" in k or "deaths" in k:
+                np.testing.assert_array_equal(x, y, err_msg=f"{s}.{k}")
+            else:
+                np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-6, err_msg=f"{s}.{k}")
+
+
+def test_numba_and_numpy_kernels_give_the_same_numbers():
+    # a binding aggregate limit (several accidents of one enterprise are scaled down together), the
+    # per-accident limit per person x headcount, XL, credit migration and every kind of scenario
+    scheme = small_scheme(coverage={"per_person": PER_PERSON, "aggregate": 700_000.0},
+                          reinsurance={"quota_share": 0.2, "xl_retention": 100_000.0,
+                                       "xl_limit": 400_000.0, "xl_rate_on_line": 0.02})
+    names = ["baseline", "catastrophe", "no_prevention", "weak_prevention", "common_shock",
+             "credit_drift", "take_up_drop", "limit_2025"]
+    runs = {k: si.stress_test(scheme, names, years=3, n_sims=100, seed=21, chunk_size=50,
+                              progress=False, kernel=k) for k in ("numba", "numpy")}
+    _close(runs["numba"], runs["numpy"])
+    raw = runs["numba"].raw["baseline"]
+    # the check has something to compare: XL recoveries and aggregate-limited enterprises occur
+    assert raw["xl_recovery"].sum() > 0 and raw["accidents"].sum() > 500
 
 
 def test_runaway_size_needs_force(scheme, monkeypatch):

@@ -50,6 +50,11 @@ class MinimumPremium:
         self.g0, self.m = np.asarray(g0, float), np.asarray(m, float)
         self.all = _Sorted(self.g0, self.m)
         self.by_sector = [_Sorted(self.g0[sector == s], self.m[sector == s]) for s in range(n_sectors)]
+        # the sectors' sorted books end to end (sector k: breakpoints ``boff[k]:boff[k+1]``, prefix
+        # sums from ``boff[k] + k``), for the compiled kernel
+        self.boff = np.concatenate([[0], np.cumsum([len(s.b) for s in self.by_sector])]).astype(np.int64)
+        self.flat = tuple(np.concatenate([getattr(s, a) for s in self.by_sector] or [np.zeros(0)])
+                          for a in ("b", "cg", "cm"))
 
     def _moved(self, c, sim, ent, g):
         cs = c[sim]

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._base.guard import check_work
 from .._base.rng import SeedLike, as_seed_sequence
-from .engine import BLOCK, run_blocks
+from .engine import BLOCK, kernel_function, run_blocks
 from .spec import Effects, EngineSpec
 
 __all__ = ["MAX_ACCIDENTS", "WORKER_ENVIRON", "run", "seed_key", "size_guard"]
@@ -71,8 +71,14 @@ def _progress(total: int, enabled, desc: str):
 
 
 def run(spec: EngineSpec, effects: list[Effects], *, n_sims: int, seed, chunk_size: int = 1000,
-        backend: str = "local", client=None, n_workers: int = 2, progress=None) -> dict:
-    """Simulate every scenario; returns ``{scenario name: {result: array (n_sims, years, ...)}}``."""
+        backend: str = "local", client=None, n_workers: int = 2, progress=None,
+        kernel: str = "auto") -> dict:
+    """Simulate every scenario; returns ``{scenario name: {result: array (n_sims, years, ...)}}``.
+
+    ``kernel`` is the accident step (``"auto"``, ``"numba"`` or ``"numpy"``, see
+    :func:`~safeins.simulation.engine.kernel_function`); on dask each worker resolves it.
+    """
+    kernel_function(kernel)   # an unknown kernel, or numba asked for and missing: fail here
     key = seed_key(seed)
     chunks = _chunks(n_sims, chunk_size)
     bar = _progress(len(chunks) * len(effects), progress, "stress test")
@@ -82,12 +88,12 @@ def run(spec: EngineSpec, effects: list[Effects], *, n_sims: int, seed, chunk_si
             for eff in effects:
                 parts = []
                 for blocks in chunks:
-                    parts.append(run_blocks(spec, eff, key, blocks, n_sims))
+                    parts.append(run_blocks(spec, eff, key, blocks, n_sims, kernel))
                     if bar is not None:
                         bar.update(1)
                 out[eff.name] = _concat(parts)
             return out
-        return _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar)
+        return _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar, kernel)
     finally:
         if bar is not None:
             bar.close()
@@ -97,7 +103,7 @@ def _concat(parts):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar):
+def _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar, kernel):
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -117,7 +123,7 @@ def _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar):
         for eff in effects:
             eff_f = client.scatter(eff, broadcast=True)
             for i, blocks in enumerate(chunks):
-                fut = client.submit(run_blocks, spec_f, eff_f, key, blocks, n_sims, pure=False)
+                fut = client.submit(run_blocks, spec_f, eff_f, key, blocks, n_sims, kernel, pure=False)
                 futures[fut] = (eff.name, i)
         results: dict = {eff.name: [None] * len(chunks) for eff in effects}
         for fut in as_completed(list(futures)):

@@ -18,6 +18,11 @@ Per year and block of ``BLOCK`` simulations:
 5. **update** records and credit grades (downgrades after fatal accidents, migration events from the
    transition matrix, drift), sparse: only enterprises with an event are stored.
 
+Steps 3–4 (and the repricing of step 1 when minimum premiums apply) run in a *kernel*: compiled with
+numba (``safeins.simulation._kernel``, imported only here and only when asked for) or its vectorised
+numpy twin (``_accidents_numpy``, ``MinimumPremium``); both read the same random numbers in the same
+order and add in the same order, so they give the same numbers (see :func:`kernel_function`).
+
 Cost grows with the number of accidents, not with enterprises × simulations. Random streams are
 keyed by (seed, block, year, purpose), never by the chunk or the worker, so a run gives the same
 numbers whatever the chunk size, worker count or backend; the scenario is not in the key, so all
@@ -30,18 +35,32 @@ scenarios share their random numbers.
 from __future__ import annotations
 
 import functools
+import weakref
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import Problem, ValidationError
 from ._minimum import MinimumPremium
 from .spec import Effects, EngineSpec
 
-__all__ = ["BLOCK", "PER_YEAR", "run_block", "run_blocks"]
+__all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "kernel_function", "run_block", "run_blocks"]
 
 #: simulations per block: the unit of random streams (chunks are groups of blocks)
 BLOCK = 50
 #: guide-table buckets per enterprise (more: fewer search steps, more memory)
 GUIDE = 4
+#: the per-enterprise tables of a year (``_Year.tables``), one per loop of the accident step, each
+#: small enough to stay in the processor's cache: placing and thinning (the thinning threshold, the
+#: sector's first bank row), the per-accident amount (rescue sub-limit, per-accident limit, severity
+#: factor) and the sums per enterprise (aggregate limit, sector, tracked index or -1)
+ENT_TABLES = {"ttab": ("threshold", "bank_base"), "ltab": ("rescue_limit", "per_accident_limit", "severity"),
+              "gtab": ("aggregate_limit", "sector", "track")}
+#: columns of the bank table of a year: covered amount, rescue cost, deaths, grade code
+BANK_COLUMNS = ("covered", "rescue", "deaths", "grade")
+#: the accident step: compiled with numba, vectorised numpy, or numba when it is installed
+KERNELS = ("auto", "numba", "numpy")
 _COUNTS, _ACCIDENTS, _BANK, _MIGRATION, _DRIFT, _DESTINATION = range(6)
 
 #: per simulation and year results of a block
@@ -57,9 +76,13 @@ def _stream(seed_key, block: int, year: int, purpose: int) -> np.random.Generato
 def _sorted_uniforms(rng, counts: np.ndarray):
     """For each simulation s, ``counts[s]`` sorted uniforms (exponential spacings), concatenated;
     and the simulation of each."""
+    return _spaced_uniforms(rng.standard_exponential(int(counts.sum()) + len(counts)), counts)
+
+
+def _spaced_uniforms(e: np.ndarray, counts: np.ndarray):
+    """:func:`_sorted_uniforms` from the exponential spacings ``e`` (``counts[s] + 1`` for each s)."""
     bs = len(counts)
     seg = counts + 1
-    e = rng.standard_exponential(int(seg.sum()))
     cs = np.cumsum(e)
     ends = np.cumsum(seg) - 1
     base = np.zeros(bs)
@@ -112,10 +135,6 @@ class _Year:
         self.w = w
         self.cum = np.cumsum(w)
         self.total = float(self.cum[-1]) if len(w) else 0.0
-        self.lo = self.cum - w
-        # the part of each enterprise's interval where a candidate happens (all of it: inf, so
-        # that rounding at the interval's end never drops an accident)
-        self.keep = np.where(eff.accept[y] >= 1.0, np.inf, w * eff.accept[y])
         self.thin = bool(np.any(eff.accept[y] < 1.0))
         self.severity = eff.severity[y]
         self.has_severity = bool(np.any(eff.severity[y] != 1.0))
@@ -125,21 +144,64 @@ class _Year:
         # [0, total) starts the search at the first enterprise whose interval reaches into it
         self.m = GUIDE * max(len(w), 1)
         edges = np.arange(self.m) * (self.total / self.m)
-        self.guide = np.minimum(np.searchsorted(self.cum, edges, side="right"), max(len(w) - 1, 0))
+        self.guide = np.minimum(np.searchsorted(self.cum, edges, side="right"),
+                                max(len(w) - 1, 0)).astype(np.int32)
+        # what ``tables`` needs from the scenario (not the scenario itself: the per-worker cache of
+        # prepared years must not keep a scenario alive, see ``_prepared``)
+        self.y, self.accept = y, eff.accept[y]
+        self.limit_scale = None if eff.limit_scale is None else eff.limit_scale[y]
+        self.track, self.extra = eff.track, eff.extra
+        self._tables = None
+
+    def tables(self, spec: EngineSpec):
+        """(per-enterprise table, per-bank-accident table, the year's fixed accidents), built once.
+
+        Rows per enterprise (:data:`ENT_TABLES`) and per bank accident (:data:`BANK_COLUMNS`): the
+        accident step reads a row at a time, one cache line, not ten arrays."""
+        if self._tables is None:
+            y, book, bank = self.y, spec.book, spec.bank
+            n = book.n
+            ls = (1.0, 1.0, 1.0) if self.limit_scale is None else self.limit_scale
+            pal, agg, rlim = (book.per_accident_limit * ls[0], book.aggregate_limit * ls[1],
+                              book.rescue_limit * ls[2])
+            track_idx = np.full(n, -1.0)
+            track_idx[np.asarray(self.track, dtype=np.int64)] = np.arange(len(self.track))
+            # a candidate at x happens when x < thr: the start of its interval plus the accepted part
+            thr = np.where(self.accept >= 1.0, np.inf, (self.cum - self.w) + self.w * self.accept)
+            ent_tabs = tuple(np.ascontiguousarray(np.column_stack(cols)) for cols in (
+                (thr, book.sector * float(bank.size)), (rlim, pal, self.severity),
+                (agg, book.sector.astype(float), track_idx)))
+            btab = np.column_stack([self.covered, self.rescue, bank.deaths.astype(float),
+                                    bank.grade.astype(float)])
+            # the year's fixed accidents, in enterprise order (stable: the scenario's order is kept)
+            xs = sorted((e for e in self.extra if e[0] == y), key=lambda e: e[1])
+            extras = (np.array([e[1] for e in xs], np.int64), np.array([e[4] for e in xs], np.int64),
+                      np.array([e[2] for e in xs], np.int64),
+                      np.array([min((e[5][y] + min(e[6][y], rlim[e[1]])) * self.severity[e[1]],
+                                    pal[e[1]]) for e in xs], dtype=float))
+            self._tables = (*ent_tabs, np.ascontiguousarray(btab), extras)
+        return self._tables
 
     def locate(self, u: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The enterprise of each candidate at position ``x = u * total`` (``cum[i-1] <= x < cum[i]``)."""
-        ent = self.guide[np.minimum((u * self.m).astype(np.int64), self.m - 1)]
-        last = len(self.cum) - 1
-        todo = np.flatnonzero(self.cum[ent] <= x)
-        while len(todo):   # a few steps: a bucket holds few interval ends
-            ent[todo] += 1
-            todo = todo[(self.cum[ent[todo]] <= x[todo]) & (ent[todo] < last)]
-        return ent
+        return _locate(self.cum, self.guide, u, x)
+
+
+def _locate(cum, guide, u, x):
+    """Guide-table search: start in the bucket of ``u``, step right while the interval ends at or
+    before ``x`` (never past the last enterprise)."""
+    m = len(guide)
+    ent = guide[np.minimum((u * m).astype(np.int64), m - 1)].astype(np.int64)
+    last = len(cum) - 1
+    todo = np.flatnonzero((ent < last) & (cum[ent] <= x))
+    while len(todo):   # a few steps: a bucket holds few interval ends
+        ent[todo] += 1
+        todo = todo[(ent[todo] < last) & (cum[ent[todo]] <= x[todo])]
+    return ent
 
 
 def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: int = BLOCK,
-              years_cache=None, keep_state: bool = False) -> dict:
+              prepared=None, keep_state: bool = False, kernel: str = "auto") -> dict:
     """Simulate one block (simulations ``block*BLOCK`` .. ``+n_active``); returns arrays with the
     simulations first: per-year results (n, years), ``by_grade_*`` (n, years, 4), ``by_sector_*``
     (n, years, sectors) and ``tracked_*`` (n, years, tracked).
@@ -147,12 +209,15 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
     ``keep_state=True`` adds ``state``: per year, the record each next premium is priced from
     (keys ``simulation * n + enterprise``, worst grade level 1..4, accident count, deaths) and the
     credit grades that differ from the base (keys, grade 0..3); for checks against ``Tariff.price``.
+    ``kernel`` picks the accident step (see :func:`kernel_function`); the numbers do not depend on it.
     """
-    book, fl, bank = spec.book, spec.floating, spec.bank
+    kern = kernel_function(kernel)
+    pre = prepared or _Prepared(spec, eff)
+    book, fl = spec.book, spec.floating
     n, Y, bs = book.n, spec.years, int(n_active)
     S = len(book.sectors)
     T = len(eff.track)
-    yrs = years_cache or [_Year(eff, y) for y in range(Y)]
+    yrs = pre.years
     out = {k: np.zeros((bs, Y)) for k in PER_YEAR}
     for k in ("accidents", "deaths"):
         out[f"by_grade_{k}"] = np.zeros((bs, Y, 4))
@@ -163,24 +228,19 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
     track = np.asarray(eff.track, dtype=np.int64)
 
     B = book.base_premium
-    f0 = fl.factor(np.arange(n), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64),
-                   book.credit)
-    Bf0 = B * f0
+    f0, Bf0, minimum = pre.f0, pre.Bf0, pre.minimum
     T0 = float(Bf0.sum())
     sumB = float(B.sum())
     # the minimum premium applies to the final premium, after floating and the off-balance
     mins = book.min_premium if book.min_premium is not None and np.any(book.min_premium > 0) else None
     if mins is not None:
-        minimum = MinimumPremium(Bf0, mins, book.sector, S)
         goal = float(np.maximum(B, mins).sum())
     sec_Bf0 = np.bincount(book.sector, Bf0, minlength=S)
     sec_P1 = np.bincount(book.sector, book.premium_year1, minlength=S)
     rec = _empty_record()
     cr_keys = np.zeros(0, np.int64)
     cr_grade = np.zeros(0, np.int64)
-    re = spec.reinsurance
     sims = np.arange(bs)
-    bank_base = book.sector * bank.size
     use_credit = bool(np.any(fl.credit != 0))
     states = []
 
@@ -188,37 +248,46 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
         yr = yrs[y]
         size = 1.0 if eff.size is None else float(eff.size[y])
         tu = 1.0 if eff.take_up is None else float(eff.take_up[y])
-        ls = (1.0, 1.0, 1.0) if eff.limit_scale is None else eff.limit_scale[y]
-        pal, agg, rlim = (book.per_accident_limit * ls[0], book.aggregate_limit * ls[1],
-                          book.rescue_limit * ls[2])
         # ---- 1. premium from last year's record ------------------------------------------------
         if y == 0:
             prem = np.full(bs, float(book.premium_year1.sum()))
             sec_prem = np.tile(sec_P1, (bs, 1))
             tr_prem = np.tile(book.premium_year1[track], (bs, 1))
         else:
-            keys = _merge(rec[0], cr_keys)
-            ent, sim = keys % n, keys // n
-            pos, hit = _find(rec[0], keys)
-            level = np.where(hit, rec[1][pos], 0)
-            count = np.where(hit, rec[2][pos], 0)
-            deaths = np.where(hit, rec[3][pos], 0)
-            credit = book.credit[ent]
+            if len(cr_keys):   # repriced: enterprises with a record or a credit grade moved
+                keys = _merge(rec[0], cr_keys)
+                pos, hit = _find(rec[0], keys)
+                level = np.where(hit, rec[1][pos], 0)
+                count = np.where(hit, rec[2][pos], 0)
+                deaths = np.where(hit, rec[3][pos], 0)
+            else:
+                keys, level, count, deaths = rec
+            credit = np.zeros(0, np.int64)   # empty: every record keeps its base credit grade
             if len(cr_keys):
                 cpos, chit = _find(cr_keys, keys)
-                credit = np.where(chit, cr_grade[cpos], credit)
-            f = fl.factor(ent, level, count, deaths, credit)
-            if mins is None:
-                d = B[ent] * f - Bf0[ent]
-                floated = T0 + np.bincount(sim, d, minlength=bs)
-                c = sumB / floated if fl.neutral else np.ones(bs)
-                prem = floated * c
-                sec_prem = (sec_Bf0 + np.bincount(sim * S + book.sector[ent], d,
-                                                   minlength=bs * S).reshape(bs, S)) * c[:, None]
+                credit = np.where(chit, cr_grade[cpos], book.credit[keys % n])
+            if mins is not None and kern.reprice is not None:
+                # compiled: the factors, then the off-balance in one pass per Newton step
+                f, c, prem, sec_prem = np.empty(len(keys)), np.empty(bs), np.empty(bs), np.empty((bs, S))
+                kern.reprice(keys, level, count, deaths, credit, book.credit, n, fl.static, fl.grade,
+                             fl.count, fl.deaths, fl.credit, fl.combine == "multiplicative",
+                             float(fl.floor), float(fl.cap), B, minimum.g0, minimum.m, minimum.all.b,
+                             minimum.all.cg, minimum.all.cm, *minimum.flat, minimum.boff, book.sector,
+                             S, goal, bool(fl.neutral), f, c, prem, sec_prem)
             else:
-                g = B[ent] * f
-                c = minimum.solve(sim, ent, g, goal, bs) if fl.neutral else np.ones(bs)
-                prem, sec_prem = minimum.totals(c, sim, ent, g, book.sector, bs, S)
+                ent, sim = keys % n, keys // n
+                f = fl.factor(ent, level, count, deaths, credit if len(cr_keys) else book.credit[ent])
+                if mins is None:
+                    d = B[ent] * f - Bf0[ent]
+                    floated = T0 + np.bincount(sim, d, minlength=bs)
+                    c = sumB / floated if fl.neutral else np.ones(bs)
+                    prem = floated * c
+                    sec_prem = (sec_Bf0 + np.bincount(sim * S + book.sector[ent], d,
+                                                       minlength=bs * S).reshape(bs, S)) * c[:, None]
+                else:
+                    g = B[ent] * f
+                    c = minimum.solve(sim, ent, g, goal, bs) if fl.neutral else np.ones(bs)
+                    prem, sec_prem = minimum.totals(c, sim, ent, g, book.sector, bs, S)
             if T:
                 tk = (sims[:, None] * n + track[None, :]).ravel()
                 tpos, thit = _find(keys, tk)
@@ -243,62 +312,10 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
         else:
             shock = np.ones(BLOCK)
         counts = rng.poisson(yr.total * size * shock)[:bs]
-        u, sim = _sorted_uniforms(_stream(seed_key, block, y, _ACCIDENTS), counts)
-        ub = _stream(seed_key, block, y, _BANK).random(len(u))
-        x = u * yr.total
-        ent = yr.locate(u, x)
-        if yr.thin:
-            # the position of x inside its enterprise's interval is a fresh uniform: thinning
-            # needs no third random number
-            miss = (x - yr.lo[ent]) >= yr.keep[ent]
-            if miss.any():
-                jm = bank_base[ent[miss]] + (ub[miss] * bank.size).astype(np.int64)
-                out["avoided_accidents"][:, y] = np.bincount(sim[miss], minlength=bs)
-                out["avoided_deaths"][:, y] = np.bincount(sim[miss], bank.deaths[jm], minlength=bs)
-                happen = ~miss
-                sim, ent, ub = sim[happen], ent[happen], ub[happen]
-        j = bank_base[ent] + (ub * bank.size).astype(np.int64)
-        grade = bank.grade[j]
-        deaths = bank.deaths[j]
-        amount = yr.covered[j] + np.minimum(yr.rescue[j], rlim[ent])
-        if yr.has_severity:
-            amount *= yr.severity[ent]
-        np.minimum(amount, pal[ent], out=amount)
-        for (ey, e_ent, e_deaths, _e_ser, e_grade, e_cov, e_resc) in eff.extra:
-            if ey != y:
-                continue
-            keys_now = sim * n + ent
-            at = np.searchsorted(keys_now, sims * n + e_ent, side="right")
-            amt = min((e_cov[y] + min(e_resc[y], rlim[e_ent])) * yr.severity[e_ent], pal[e_ent])
-            sim = np.insert(sim, at, sims)
-            ent = np.insert(ent, at, e_ent)
-            grade = np.insert(grade, at, e_grade)
-            deaths = np.insert(deaths, at, e_deaths)
-            amount = np.insert(amount, at, amt)
-        m = len(sim)
-        keys = sim * n + ent
-        new = np.ones(m, dtype=bool)
-        new[1:] = keys[1:] != keys[:-1]
-        starts = np.flatnonzero(new)
-        # ---- 4. the policy: annual aggregate limit per enterprise ----------------------------
-        if len(starts) < m:
-            tot = np.add.reduceat(amount, starts) if m else np.zeros(0)
-            capped = np.minimum(tot, agg[ent[starts]])
-            ratio = np.divide(capped, tot, out=np.zeros_like(tot), where=tot > 0)
-            amount = amount * ratio[np.cumsum(new) - 1]
-        else:
-            amount = np.minimum(amount, agg[ent])
-        if tu != 1.0:
-            amount *= tu
-        if re.xl_limit > 0:
-            xl = np.clip((1 - re.quota_share) * amount - re.xl_retention, 0.0, re.xl_limit)
-            out["xl_recovery"][:, y] = np.bincount(sim, xl, minlength=bs)
-        # one key (simulation, grade, sector) gives every count by grade and by sector
-        cell = (sim * 4 + grade) * S + book.sector[ent]
-        shape = (bs, 4, S)
-        n_acc = np.bincount(cell, minlength=bs * 4 * S).reshape(shape)
-        n_dead = np.bincount(cell, deaths, minlength=bs * 4 * S).reshape(shape)
-        paid = np.bincount(cell, amount, minlength=bs * 4 * S).reshape(shape)
+        cells, rec, fatal_level = _accidents(
+            kern.accidents, spec, eff, yr, y, counts, _stream(seed_key, block, y, _ACCIDENTS),
+            _stream(seed_key, block, y, _BANK), tu, y + 1 < Y, out)
+        n_acc, n_dead, paid = cells
         out["accidents"][:, y] = n_acc.sum(axis=(1, 2))
         out["deaths"][:, y] = n_dead.sum(axis=(1, 2))
         out["claims"][:, y] = paid.sum(axis=(1, 2))
@@ -307,19 +324,8 @@ def run_block(spec: EngineSpec, eff: Effects, seed_key, block: int, n_active: in
         out["by_sector_accidents"][:, y] = n_acc.sum(axis=1)
         out["by_sector_deaths"][:, y] = n_dead.sum(axis=1)
         out["by_sector_claims"][:, y] = paid.sum(axis=1)
-        fatal = deaths >= spec.downgrade_min_deaths
-        out["fatal_accidents"][:, y] = np.bincount(sim[fatal], minlength=bs)
-        if T:
-            csum = np.concatenate([[0.0], np.cumsum(amount)])
-            tk = sims[:, None] * n + track[None, :]
-            lo = np.searchsorted(keys, tk, side="left")
-            hi = np.searchsorted(keys, tk, side="right")
-            out["tracked_claims"][:, y] = csum[hi] - csum[lo]
         # ---- 5. records and credit grades for next year --------------------------------------
         if y + 1 < Y:
-            rec = _record(keys, starts, grade, deaths, m)
-            fatal_level = (np.maximum.reduceat(np.where(fatal, grade + 1, 0), starts) if m
-                           else np.zeros(0, np.int64))
             if use_credit:   # grades move premiums only through a rule that reads them
                 cr_keys, cr_grade = _credit(spec, eff, seed_key, block, y, bs, cr_keys, cr_grade,
                                             rec[0], fatal_level)
@@ -335,13 +341,180 @@ def _empty_record():
     return (z, z, z, z)
 
 
-def _record(keys, starts, grade, deaths, m):
-    """(keys, worst grade level 1..4, count, deaths) per (simulation, enterprise) with accidents."""
+class Kernel(NamedTuple):
+    """The engine's compiled or vectorised steps (``reprice`` None: ``FloatingTables.factor`` and
+    ``MinimumPremium`` in numpy).
+
+    >>> k = kernel_function("numpy")
+    >>> k.accidents.__name__, k.reprice
+    ('_accidents_numpy', None)
+    """
+
+    name: str
+    accidents: Callable
+    reprice: Callable | None
+
+
+def kernel_function(kernel: str = "auto") -> Kernel:
+    """The steps of ``kernel``: ``"numba"`` (compiled, needs numba), ``"numpy"`` (vectorised) or
+    ``"auto"`` (numba when it can be imported). Both give the same numbers.
+
+    >>> kernel_function("numpy").name
+    'numpy'
+    """
+    if kernel not in KERNELS:
+        raise ValidationError("kernel", [Problem(None, "kernel", kernel, f"one of {', '.join(KERNELS)}")])
+    if kernel != "numpy":
+        try:
+            from . import _kernel  # numba is imported here, on the stress path only
+        except ImportError:
+            if kernel == "numba":
+                raise ValidationError("kernel", [Problem(
+                    None, "kernel", kernel, "numba is not installed: pip install 'safeins[fast]', or "
+                    "kernel='numpy' (same numbers, slower)")]) from None
+        else:
+            return Kernel("numba", _kernel.accidents, _kernel.reprice)
+    return Kernel("numpy", _accidents_numpy, None)
+
+
+class _Prepared:
+    """What every block of a scenario shares: the years' tables, the clean-record premiums and the
+    minimum premium's sorted book (built once per worker, see :func:`_prepared`)."""
+
+    def __init__(self, spec: EngineSpec, eff: Effects):
+        book, fl = spec.book, spec.floating
+        n = book.n
+        self.years = [_Year(eff, y) for y in range(spec.years)]
+        z = np.zeros(n, np.int64)
+        self.f0 = fl.factor(np.arange(n), z, z, z, book.credit)
+        self.Bf0 = book.base_premium * self.f0
+        mins = book.min_premium
+        self.minimum = (MinimumPremium(self.Bf0, mins, book.sector, len(book.sectors))
+                        if mins is not None and np.any(mins > 0) else None)
+
+
+_CACHE: dict = {}
+
+
+def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
+    """The :class:`_Prepared` of (spec, scenario), kept while both objects live: chunks that run in
+    one process (local chunks, or a dask worker's tasks on scattered data) build it once."""
+    key = (id(spec), id(eff))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is spec and hit[1]() is eff:
+        return hit[2]
+    pre = _Prepared(spec, eff)
+    _CACHE[key] = (weakref.ref(spec), weakref.ref(eff), pre)
+    # the entry goes when either object does (the prepared tables hold neither)
+    weakref.finalize(spec, _CACHE.pop, key, None)
+    weakref.finalize(eff, _CACHE.pop, key, None)
+    return pre
+
+
+def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_records, out):
+    """Run the accident step of one block-year; returns the cells (accidents, deaths, paid by
+    simulation x grade x sector), next year's records and each record's worst fatal grade level."""
+    re = spec.reinsurance
+    bs, S, T = len(counts), len(spec.book.sectors), len(eff.track)
+    ttab, ltab, gtab, btab, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
+    cells = [np.zeros(bs * 4 * S) for _ in range(3)]
+    per_sim = [np.zeros(bs) for _ in range(4)]   # avoided, avoided deaths, XL recovered, fatal
+    tracked = np.zeros(bs * T)
+    cap = int(counts.sum()) + bs * len(x_ent) if want_records else 0
+    rec = [np.zeros(cap, np.int64) for _ in range(5)]
+    n_cand = int(counts.sum())
+    # the random numbers, drawn in bulk: the spacings of every simulation's candidates, one after
+    # the other, and one bank uniform per candidate
+    k = accidents(g_pos.standard_exponential(n_cand + bs), g_bank.random(n_cand), counts, yr.total,
+                  yr.thin, yr.has_severity, yr.guide, yr.cum, ttab, ltab, gtab, btab, spec.bank.size,
+                  x_ent, x_grade, x_deaths, x_amount, float(tu), S, float(re.quota_share),
+                  float(re.xl_retention), float(re.xl_limit), int(spec.downgrade_min_deaths), T,
+                  bool(want_records), *cells, *per_sim, tracked, *rec)
+    out["avoided_accidents"][:, y] = per_sim[0]
+    out["avoided_deaths"][:, y] = per_sim[1]
+    out["xl_recovery"][:, y] = per_sim[2]
+    out["fatal_accidents"][:, y] = per_sim[3]
+    if T:
+        out["tracked_claims"][:, y] = tracked.reshape(bs, T)
+    return ([c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k])
+
+
+def _accidents_numpy(spacings, bank_u, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab,
+                     btab, bank_size,
+                     x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim,
+                     min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid, avoided,
+                     avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
+                     r_fatal) -> int:
+    """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
+    arguments, same random numbers in the same order, sums in the same order)."""
+    bs, n = len(counts), len(cum)
+    u, sim = _spaced_uniforms(spacings, counts)
+    ub = bank_u
+    x = u * total
+    ent = _locate(cum, guide, u, x)
+    j = ttab[ent, 1].astype(np.int64) + (ub * bank_size).astype(np.int64)
+    if thin:
+        # the position of x inside its enterprise's interval is a fresh uniform: thinning
+        # needs no third random number
+        miss = x >= ttab[ent, 0]
+        avoided += np.bincount(sim[miss], minlength=bs)
+        avoided_deaths += np.bincount(sim[miss], btab[j[miss], 2], minlength=bs)
+        happen = ~miss
+        sim, ent, j = sim[happen], ent[happen], j[happen]
+    grade = btab[j, 3].astype(np.int64)
+    deaths = btab[j, 2].astype(np.int64)
+    amount = btab[j, 0] + np.minimum(btab[j, 1], ltab[ent, 0])
+    if has_severity:
+        amount *= ltab[ent, 2]
+    np.minimum(amount, ltab[ent, 1], out=amount)
+    if len(x_ent):   # each fixed accident after its enterprise's drawn ones, in every simulation
+        k = len(x_ent)
+        xs = np.repeat(np.arange(bs), k)
+        at = np.searchsorted(sim * n + ent, xs * n + np.tile(x_ent, bs), side="right")
+        sim, ent = np.insert(sim, at, xs), np.insert(ent, at, np.tile(x_ent, bs))
+        grade = np.insert(grade, at, np.tile(x_grade, bs))
+        deaths = np.insert(deaths, at, np.tile(x_deaths, bs))
+        amount = np.insert(amount, at, np.tile(x_amount, bs))
+    m = len(sim)
     if m == 0:
-        return _empty_record()
-    count = np.diff(np.append(starts, m))
-    return (keys[starts], np.maximum.reduceat(grade, starts) + 1, count,
-            np.add.reduceat(deaths, starts))
+        return 0
+    keys = sim * n + ent
+    new = np.ones(m, dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    # the annual aggregate limit per enterprise: its accidents scaled down together
+    tot = np.bincount(group, amount)
+    cap = gtab[ent[starts], 0]
+    scale = np.ones(len(tot))
+    over = tot > cap
+    scale[over] = cap[over] / tot[over]
+    amount = amount * scale[group]
+    if tu != 1.0:
+        amount *= tu
+    if xl_lim > 0:
+        xl_rec += np.bincount(sim, np.clip((1.0 - xl_q) * amount - xl_ret, 0.0, xl_lim), minlength=bs)
+    # one key (simulation, grade, sector) gives every count by grade and by sector
+    cell = (sim * 4 + grade) * n_sectors + gtab[ent, 1].astype(np.int64)
+    size = bs * 4 * n_sectors
+    cells_acc += np.bincount(cell, minlength=size)
+    cells_dead += np.bincount(cell, deaths, minlength=size)
+    cells_paid += np.bincount(cell, amount, minlength=size)
+    is_fatal = deaths >= min_deaths
+    fatal += np.bincount(sim[is_fatal], minlength=bs)
+    if n_track:
+        ti = gtab[ent, 2].astype(np.int64)
+        t = ti >= 0
+        tracked += np.bincount(sim[t] * n_track + ti[t], amount[t], minlength=bs * n_track)
+    if not want_records:
+        return 0
+    k = len(starts)
+    r_keys[:k] = keys[starts]
+    r_level[:k] = np.maximum.reduceat(grade, starts) + 1
+    r_count[:k] = np.diff(np.append(starts, m))
+    r_deaths[:k] = np.add.reduceat(deaths, starts)
+    r_fatal[:k] = np.maximum.reduceat(np.where(is_fatal, grade + 1, 0), starts)
+    return k
 
 
 def _events(rng, n: int, rate: float, bs: int):
@@ -401,8 +574,10 @@ def _credit(spec, eff, seed_key, block, y, bs, cr_keys, cr_grade, acc_keys, fata
     return keys[moved], cur[moved]
 
 
-def run_blocks(spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims: int) -> dict:
+def run_blocks(spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims: int,
+               kernel: str = "auto") -> dict:
     """Run consecutive blocks and concatenate their results (simulations in order)."""
-    yrs = [_Year(eff, y) for y in range(spec.years)]
-    parts = [run_block(spec, eff, seed_key, b, min(BLOCK, n_sims - b * BLOCK), yrs) for b in blocks]
+    pre = _prepared(spec, eff)
+    parts = [run_block(spec, eff, seed_key, b, min(BLOCK, n_sims - b * BLOCK), pre, kernel=kernel)
+             for b in blocks]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -1,0 +1,247 @@
+"""The engine's accident step compiled with numba: one pass over a block-year's candidate accidents.
+
+This module imports numba; only :mod:`safeins.simulation.engine` imports it, lazily, the first time a
+run asks for the numba kernel (``kernel="numba"``, or ``"auto"`` when numba is installed), so
+``import safeins`` and every other part of the library never load numba.
+
+The kernel does, candidate by candidate, what :func:`safeins.simulation.engine._accidents_numpy` does
+in about thirty vectorised passes, from the same random numbers, drawn by numpy in bulk before
+the call (numpy's bulk draws are the fastest there are: they are the benchmark's floor): the
+exponential spacings of the positions from the ``_ACCIDENTS`` stream (simulation after
+simulation, ``counts[s] + 1`` each) and one uniform per candidate from the ``_BANK`` stream.
+Sums run in the same order as numpy's ``bincount`` (accident order), so both kernels give the same
+numbers (tests/test_simulation.py checks that they agree).
+
+>>> accidents.__class__.__name__       # compiled on first call, cached on disk (cache=True)
+'CPUDispatcher'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["accidents", "min_premium", "reprice"]
+
+
+@njit(cache=True)
+def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab, btab,
+              bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim, min_deaths,
+              n_track, want_records, cells_acc, cells_dead, cells_paid, avoided, avoided_deaths,
+              xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
+              r_fatal):  # pragma: no cover - compiled; its twin in engine.py is the reference
+    """Simulate the candidate accidents of one block-year; fills the output arrays in place and
+    returns the number of records (enterprise-simulations with an accident) written.
+
+    Per enterprise, ``cum`` and three small tables hold what each loop reads (``engine.ENT_TABLES``);
+    ``btab`` holds one row per bank accident (``engine.BANK_COLUMNS``): a loop reads a row at a time
+    from tables small enough to stay in the cache, not ten arrays."""
+    n = len(cum)
+    last = n - 1
+    m = len(guide)
+    n_x = len(x_ent)
+    cap = 1
+    for s in range(len(counts)):
+        cap = max(cap, counts[s] + 1)
+    e_buf = np.empty(cap)
+    # one simulation's accidents in enterprise order (at most all its candidates, plus the extras)
+    be = np.empty(cap + n_x, np.int64)
+    bj = np.empty(cap + n_x, np.int64)     # bank row, or -1 - i for the i-th fixed accident
+    bm = np.empty(cap, np.int64)           # bank rows of the candidates prevention removed
+    pe = np.empty(cap, np.int64)           # each candidate's enterprise, position, bank uniform
+    px = np.empty(cap)
+    pu = np.empty(cap)
+    bg = np.empty(cap + n_x, np.int64)
+    bd = np.empty(cap + n_x, np.int64)
+    ba = np.empty(cap + n_x)
+    running = 0.0   # the cumulative sum of every spacing of the block, as numpy's cumsum
+    p = 0           # next spacing
+    pb = 0          # next bank uniform
+    n_rec = 0
+    for s in range(len(counts)):
+        c = counts[s]
+        base = running
+        for i in range(c + 1):
+            running += spacings[p]
+            p += 1
+            e_buf[i] = running
+        seg = e_buf[c] - base
+        # ---- place, thin and pick a bank row, in tight loops of independent steps (the processor
+        # overlaps their memory reads): draw, then place, then thin
+        for i in range(c):
+            u = (e_buf[i] - base) / seg
+            b = int(u * m)
+            pe[i] = guide[b if b < m else m - 1]
+            px[i] = u * total
+            pu[i] = bank_u[pb]
+            pb += 1
+        for i in range(c):
+            ent = pe[i]
+            x = px[i]
+            # a few steps (a bucket holds few interval ends) on ``cum``, eight enterprises a cache line
+            while ent < last and cum[ent] <= x:
+                ent += 1
+            pe[i] = ent
+        k = 0
+        xi = 0
+        n_miss = 0
+        for i in range(c):
+            ent = pe[i]
+            j = np.int64(ttab[ent, 1]) + np.int64(pu[i] * bank_size)
+            if thin and px[i] >= ttab[ent, 0]:
+                bm[n_miss] = j
+                n_miss += 1
+                continue
+            # the fixed accidents come after every drawn accident of their enterprise
+            while xi < n_x and x_ent[xi] < ent:
+                be[k], bj[k] = x_ent[xi], -1 - xi
+                k += 1
+                xi += 1
+            be[k], bj[k] = ent, j
+            k += 1
+        while xi < n_x:
+            be[k], bj[k] = x_ent[xi], -1 - xi
+            k += 1
+            xi += 1
+        # ---- the bank rows: independent random reads, which the processor overlaps
+        avoided[s] += n_miss
+        for q in range(n_miss):
+            avoided_deaths[s] += btab[bm[q], 2]
+        for q in range(k):
+            j = bj[q]
+            if j < 0:
+                bg[q], bd[q], ba[q] = x_grade[-1 - j], x_deaths[-1 - j], x_amount[-1 - j]
+                continue
+            ent = be[q]
+            a = btab[j, 0] + min(btab[j, 1], ltab[ent, 0])
+            if has_severity:
+                a *= ltab[ent, 2]
+            bg[q], bd[q], ba[q] = np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, ltab[ent, 1])
+        # ---- per enterprise: the annual aggregate, then the sums and next year's record
+        k0 = 0
+        while k0 < k:
+            e = be[k0]
+            k1 = k0
+            tot = 0.0
+            while k1 < k and be[k1] == e:
+                tot += ba[k1]
+                k1 += 1
+            scale = gtab[e, 0] / tot if tot > gtab[e, 0] else 1.0
+            sec = np.int64(gtab[e, 1])
+            ti = np.int64(gtab[e, 2])
+            level = 0
+            worst_fatal = 0
+            dead = 0
+            for q in range(k0, k1):
+                a = ba[q] * scale
+                if tu != 1.0:
+                    a *= tu
+                if xl_lim > 0:
+                    xl_rec[s] += min(max((1.0 - xl_q) * a - xl_ret, 0.0), xl_lim)
+                g = bg[q]
+                d = bd[q]
+                cell = (s * 4 + g) * n_sectors + sec
+                cells_acc[cell] += 1.0
+                cells_dead[cell] += d
+                cells_paid[cell] += a
+                if d >= min_deaths:
+                    fatal[s] += 1.0
+                    worst_fatal = max(worst_fatal, g + 1)
+                if ti >= 0:
+                    tracked[s * n_track + ti] += a
+                level = max(level, g + 1)
+                dead += d
+            if want_records:
+                r_keys[n_rec] = s * n + e
+                r_level[n_rec] = level
+                r_count[n_rec] = k1 - k0
+                r_deaths[n_rec] = dead
+                r_fatal[n_rec] = worst_fatal
+                n_rec += 1
+            k0 = k1
+    return n_rec
+
+
+@njit(cache=True)
+def _static_total(b, cg, cm, c):   # pragma: no cover - compiled
+    """``sum_i max(c g0_i, m_i)`` over a sorted static book and its slope (``_minimum._Sorted``)."""
+    i = np.searchsorted(b, c)
+    return c * cg[i] + (cm[-1] - cm[i]), cg[i]
+
+
+@njit(cache=True)
+def min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_sectors, goal,
+                neutral, c_out, prem_out, sec_out):  # pragma: no cover - compiled
+    """Per simulation (records ``starts[s] .. starts[s+1]``): the revenue-neutral off-balance factor
+    with minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the
+    premium by sector (as ``MinimumPremium.totals``)."""
+    for s in range(len(starts) - 1):
+        r0, r1 = starts[s], starts[s + 1]
+        c = 1.0
+        if neutral:
+            moved = 0.0
+            for r in range(r0, r1):
+                moved += g[r] - g0[ent[r]]
+            c = goal / (cg[-1] + moved)
+            for _ in range(100):
+                total, slope = _static_total(b, cg, cm, c)
+                d_sum = 0.0
+                ds_sum = 0.0
+                for r in range(r0, r1):
+                    e = ent[r]
+                    new, old = c * g[r], c * g0[e]
+                    d_sum += max(new, m[e]) - max(old, m[e])
+                    ds_sum += (g[r] if new > m[e] else 0.0) - (g0[e] if old > m[e] else 0.0)
+                gap = (total + d_sum) - goal
+                slope = slope + ds_sum
+                if abs(gap) <= 1e-13 * goal or not slope > 0:
+                    break
+                c = c - gap / slope
+        c_out[s] = c
+        d_sum = 0.0
+        d_sec = np.zeros(n_sectors)
+        for r in range(r0, r1):
+            e = ent[r]
+            d = max(c * g[r], m[e]) - max(c * g0[e], m[e])
+            d_sum += d
+            d_sec[sector[e]] += d
+        prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
+        for k in range(n_sectors):
+            lo, hi = boff[k], boff[k + 1]
+            sec_out[s, k] = _static_total(sb[lo:hi], scg[lo + k:hi + k + 1], scm[lo + k:hi + k + 1],
+                                          c)[0] + d_sec[k]
+
+
+@njit(cache=True)
+def reprice(keys, level, count, deaths, credit, base_credit, n, static, f_grade, f_count, f_deaths,
+            f_credit, multiplicative, floor, cap, base_premium, g0, m, b, cg, cm, sb, scg, scm, boff,
+            sector, n_sectors, goal, neutral, f_out, c_out, prem_out,
+            sec_out):  # pragma: no cover - compiled
+    """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted): each
+    record's floating factor (as ``FloatingTables.factor``; ``credit`` empty: the base grades),
+    then :func:`min_premium`. Fills ``f_out`` (the factors) and the per-simulation outputs."""
+    r_n = len(keys)
+    ent = np.empty(r_n, np.int64)
+    g = np.empty(r_n)
+    bs = len(c_out)
+    starts = np.zeros(bs + 1, np.int64)
+    for r in range(r_n):
+        e = keys[r] % n
+        ent[r] = e
+        starts[keys[r] // n + 1] += 1
+        cr = base_credit[e] if len(credit) == 0 else credit[r]
+        a0 = f_grade[level[r]]
+        a1 = f_count[min(count[r], len(f_count) - 1)]
+        a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
+        a3 = f_credit[cr]
+        if multiplicative:
+            raw = static[e] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
+        else:
+            raw = 1.0 + static[e] + a0 + a1 + a2 + a3
+        f = min(max(raw, floor), cap)
+        f_out[r] = f
+        g[r] = base_premium[e] * f
+    for s in range(bs):
+        starts[s + 1] += starts[s]
+    min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_sectors, goal, neutral,
+                c_out, prem_out, sec_out)
