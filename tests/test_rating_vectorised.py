@@ -15,7 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeins.errors import ValidationError
-from safeins.rating.history import _PRIOR, HEADCOUNT_BASES, rebase_exposure, with_prior_year
+from safeins.rating.history import _PRIOR, rebase_exposure, with_prior_year
+
+# a manual rating two sectors on another column than the registry's base
+BASES = {"manufacturing": "headcount", "trade": "headcount"}
 
 
 def merge_reference(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataFrame:
@@ -26,6 +29,8 @@ def merge_reference(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataF
             prev[col] = np.where(lost, np.nan, prev[col].to_numpy(dtype=float))
     prev["year"] = prev["year"] + 1
     prev = prev.rename(columns={v: k for k, v in _PRIOR.items()})
+    # a prior column the table already has (exposure_table's prior_accidents) is kept as it is
+    prev = prev.drop(columns=[c for c in _PRIOR if c in table.columns])
     out = table.merge(prev, on=["enterprise_id", "year"], how="left", validate="one_to_one")
     out.index = table.index
     if not keep_unknown:
@@ -98,8 +103,8 @@ def test_with_prior_year_names_every_duplicated_row():
 def test_rebase_exposure_equals_the_row_mask(sector_dtype):
     t = random_table(3, 40, [2022, 2023], 1.0, False, False, "object")
     t["sector"] = t["sector"].astype(sector_dtype)
-    got = rebase_exposure(t, HEADCOUNT_BASES)
-    pd.testing.assert_frame_equal(got, rebase_reference(t, HEADCOUNT_BASES), check_exact=True)
+    got = rebase_exposure(t, BASES)
+    pd.testing.assert_frame_equal(got, rebase_reference(t, BASES), check_exact=True)
     before = t["exposure"].copy()
     got.loc[got.index[0], "exposure"] = -1.0  # the result is not a view on the input
     pd.testing.assert_series_equal(t["exposure"], before)

@@ -72,14 +72,14 @@ def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
     """
     import safeins as si
 
-    from .rating.history import HEADCOUNT_BASES, rebase_exposure, with_prior_year
+    from .rating.history import with_prior_year
 
     def step(name):
         if lap is not None:
             lap(name)
 
     et = si.exposure_table(pf, acc, hz) if et is None else et
-    fit_table = rebase_exposure(with_prior_year(et), HEADCOUNT_BASES)
+    fit_table = with_prior_year(et)
     policy_year = int(et["year"].max()) + 1
     freq = si.FrequencyGLM("poisson", factors=FACTORS, numeric=NUMERIC).fit(
         fit_table, counts="accidents", exposure="exposure")
@@ -93,14 +93,14 @@ def price_book(pf, acc, hz, et: pd.DataFrame | None = None, share: float = 0.15,
     tariff = si.Tariff.from_models(freq, accm, coverage=cov, loadings=loadings, regime="national-2025",
                                    name="demo", source="fitted by safeins.demo on the data above",
                                    rating_factors=TARIFF_FACTORS, data=fit_table,
-                                   policy_year=policy_year, bases=HEADCOUNT_BASES)
+                                   policy_year=policy_year)
     rule = si.FloatingRule.from_model(freq, FLOATING_FACTORS, schedule="fuyang", floor=FLOOR, cap=CAP,
                                       data=fit_table, name="fuyang+fitted")
     step("tariff")
     quotes = tariff.price(pf, accidents=acc, hazards=hz, floating=rule, year=policy_year)
     step("pricing")
     last = et[et["year"] == policy_year - 1].set_index("enterprise_id")
-    now = rebase_exposure(pf.frame.assign(exposure=pf.exposure()), HEADCOUNT_BASES)
+    now = pf.frame.assign(exposure=pf.exposure())
     now["prior_hazard_rate"] = last["hazard_rate"].reindex(pf.frame.index).to_numpy()
     projection = freq.project(now, policy_year)
     return PricedBook(freq, accm, cov, tariff, rule, quotes, fit_table, policy_year, projection)

@@ -30,10 +30,7 @@ import pandas as pd
 
 from ..errors import Problem, ValidationError
 
-__all__ = ["HEADCOUNT_BASES", "rebase_exposure", "with_prior_year"]
-
-#: Manufacturing and trade rated per worker (the 2025 rules cover the same amount per person).
-HEADCOUNT_BASES: dict[str, str] = {"manufacturing": "headcount", "trade": "headcount"}
+__all__ = ["rebase_exposure", "with_prior_year"]
 
 _PRIOR = {"prior_hazard_rate": "hazard_rate", "prior_unrectified": "unrectified",
           "prior_major_hazards": "major_hazards_found", "prior_accidents": "accidents"}
@@ -45,7 +42,8 @@ def with_prior_year(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataF
     A row whose enterprise has no row for the year before (the first year of the table, or a
     gap) has no prior record: it is dropped, unless ``keep_unknown`` (its prior columns are then
     NaN). A prior year without a hazard inspection (``inspected`` False) gives NaN hazard columns:
-    a missing record is never read as a clean one.
+    a missing record is never read as a clean one. A prior column the table already has (the
+    ``prior_accidents`` of :func:`safeins.exposure_table`) is kept as it is.
 
     >>> import pandas as pd
     >>> et = pd.DataFrame({"enterprise_id": ["E1", "E1", "E2"], "year": [2022, 2023, 2023],
@@ -79,9 +77,10 @@ def with_prior_year(table: pd.DataFrame, keep_unknown: bool = False) -> pd.DataF
         # -1 (no prior row) becomes NaN / NA, integers turn float: what a left merge gives
         added[new] = pd.api.extensions.take(values, prior, allow_fill=True)
     for new, values in added.items():
-        if new in out.columns:  # a name clash: suffixes as a merge gives them (left _x, right _y)
-            out = out.rename(columns={new: f"{new}_x"})
-            new = f"{new}_y"
+        if new in out.columns:
+            # safeins.exposure_table already gives prior_accidents (0 where no prior year is known,
+            # with prior_known): the table's own column is kept, not duplicated as _x/_y
+            continue
         out[new] = values
     if not keep_unknown:
         out = out[prior >= 0]
@@ -114,20 +113,21 @@ def _prior_rows(enterprise, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(found, order[at], -1), dup
 
 
-def rebase_exposure(table: pd.DataFrame, bases: dict[str, str] | None = None) -> pd.DataFrame:
-    """``table`` with ``exposure`` measured, for the sectors in ``bases``, in their rating base.
+def rebase_exposure(table: pd.DataFrame, bases: dict[str, str]) -> pd.DataFrame:
+    """``table`` with ``exposure`` measured, for the sectors in ``bases``, in another rating base.
 
-    Fit the frequency GLM on the result and pass the same ``bases`` to ``Tariff.from_models``: the
-    rates of those sectors are then per unit of that base (by default manufacturing and trade per
-    worker, :data:`HEADCOUNT_BASES`).
+    The sector registry rates manufacturing and trade per worker; a manual that rates them on
+    payroll or revenue (``safeins.rating.tariff.ALTERNATIVE_BASES``) fits the frequency GLM on the
+    result and passes the same ``bases`` to ``Tariff.from_models``: the rates of those sectors are
+    then per unit of that base.
 
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"sector": ["trade", "construction"], "headcount": [12, 40],
-    ...                   "exposure": [3.6e6, 8.0e6]})
-    >>> rebase_exposure(t)["exposure"].tolist()
-    [12.0, 8000000.0]
+    >>> t = pd.DataFrame({"sector": ["trade", "construction"], "revenue": [3.6e6, 9.0e6],
+    ...                   "exposure": [12.0, 8.0e6]})
+    >>> rebase_exposure(t, {"trade": "revenue"})["exposure"].tolist()
+    [3600000.0, 8000000.0]
     """
-    bases = HEADCOUNT_BASES if bases is None else dict(bases)
+    bases = dict(bases)
     probs = [Problem(None, b, "<missing column>", f"the base of sector {s!r}")
              for s, b in bases.items() if b not in table.columns]
     if "exposure" not in table.columns:
