@@ -11,7 +11,9 @@ Two ways of running it, both reported:
 - **cold**: each run in a fresh Python process, as ``safeins demo`` runs. Every step pays for
   the modules it is the first to import (pyarrow and the data in "load and validate",
   scipy.optimize in "accident model", scipy.stats in "tariff", ...).
-- **warm**: in this process, after one discarded run: the steps' own computation.
+- **warm**: in this process, after one discarded run: the steps' own computation. The data set
+  is generated anew for every run (the library keeps the last zhejiang-pilot in memory, which
+  would make "load and validate" a cache hit and the ratio meaningless).
 
 Each step's median over the runs, its spread, and the CPU time of the whole run (on a loaded
 machine the wall time includes waiting for a CPU). Writes benchmarks/results/demo.md.
@@ -49,7 +51,9 @@ def cold_run(synthetic: int | None) -> dict:
 
 def warm_run(synthetic: int | None) -> dict:
     from safeins.demo import run_demo
+    from safeins.domain.datasets import _zhejiang
 
+    _zhejiang.cache_clear()
     t, c = time.perf_counter(), time.process_time()
     res = run_demo(synthetic=synthetic, progress=False)
     return {"steps": res.timings, "wall": time.perf_counter() - t, "cpu": time.process_time() - c}
@@ -71,13 +75,15 @@ def table(runs: list[dict]) -> tuple[list[str], dict]:
             steps.setdefault(k, []).append(v)
     total = sum(median(v) for v in steps.values())
     load = median(steps["load and validate"])
-    big = max(steps, key=lambda k: median(steps[k]))
+    # the load is the yardstick: with a total under 3x the load it is itself over a third, so the
+    # "no step over a third" goal is read on the steps that compute
+    big = max((k for k in steps if k != "load and validate"), key=lambda k: median(steps[k]))
     lines = ["| step | seconds | share of the total |", "| --- | ---: | ---: |"]
     for k, v in steps.items():
         lines.append(f"| {k} | {median(v):.2f} [{min(v):.2f}-{max(v):.2f}] | "
                      f"{median(v) / total:.0%} |")
     lines.append(f"| **total** | {total:.2f} | 100% |")
-    facts = {"total": total, "ratio": total / load, "big": big,
+    facts = {"total": total, "ratio": total / load, "big": big, "load_share": load / total,
              "big_share": median(steps[big]) / total,
              "strategies": median(steps["prevention strategies"]),
              "wall": median([r["wall"] for r in runs]), "cpu": median([r["cpu"] for r in runs])}
@@ -96,8 +102,9 @@ def run(quick: bool = False) -> None:
         rows, f = table(runs[how])
         lines += ["", f"## {title}", "", *rows, "",
                   f"- Total / loading and validating the data: **{f['ratio']:.1f}x** (goal <= 4x).",
-                  f"- Largest step: {f['big']}, **{f['big_share']:.0%}** of the total "
-                  "(goal <= 33%).",
+                  f"- Largest step after loading: {f['big']}, **{f['big_share']:.0%}** of the total "
+                  f"(goal <= 33%). Loading itself is {f['load_share']:.0%}: a total under 3x the "
+                  "load makes the yardstick more than a third.",
                   f"- compare_strategies (the prevention-strategies step): **{f['strategies']:.2f} s**"
                   " wall (goal < 2 s).",
                   f"- Whole run: wall {f['wall']:.1f} s, CPU {f['cpu']:.1f} s (CPU time of the "
