@@ -33,7 +33,22 @@ def _scalar(out):
 
 
 # --- empirical ----------------------------------------------------------------------------------
-class Empirical(Severity):
+class _LogsFromProbabilities:
+    """``logcdf`` and ``logsf`` as the logs of ``cdf`` and ``sf``, for the laws here that have no
+    scipy distribution behind them (Severity's defaults ask scipy)."""
+
+    def logcdf(self, x):
+        """log P(X <= x)."""
+        with np.errstate(divide="ignore"):
+            return _scalar(np.log(self.cdf(x)))
+
+    def logsf(self, x):
+        """log P(X > x)."""
+        with np.errstate(divide="ignore"):
+            return _scalar(np.log(self.sf(x)))
+
+
+class Empirical(_LogsFromProbabilities, Severity):
     """A discrete severity on finitely many non-negative atoms.
 
     ``weights`` are relative frequencies (normalised to sum to 1); equal weights if omitted.
@@ -131,16 +146,6 @@ class Empirical(Severity):
         idx = np.searchsorted(self.values, np.asarray(x, dtype=float), side="left")
         return _scalar(self._tail[idx])
 
-    def logcdf(self, x):
-        """log P(X <= x)."""
-        with np.errstate(divide="ignore"):
-            return _scalar(np.log(self.cdf(x)))
-
-    def logsf(self, x):
-        """log P(X > x)."""
-        with np.errstate(divide="ignore"):
-            return _scalar(np.log(self.sf(x)))
-
     def ppf(self, q):
         """Lower quantile: the smallest atom v with P(X <= v) >= q (q in [0, 1])."""
         q = check_levels(f"{type(self).__name__}.ppf", q)
@@ -179,7 +184,7 @@ def _numeric(x) -> bool:
 
 
 # --- spliced ------------------------------------------------------------------------------------
-class Spliced(Severity):
+class Spliced(_LogsFromProbabilities, Severity):
     """Body below ``threshold`` c, tail above it: a two-piece (spliced) severity.
 
     ``f(x) = w f_b(x)/F_b(c)`` on [0, c] and ``(1-w) f_t(x)/S_t(c)`` on (c, inf): the body is
@@ -277,16 +282,6 @@ class Spliced(Severity):
         )
         return _scalar(out)
 
-    def logcdf(self, x):
-        """log P(X <= x)."""
-        with np.errstate(divide="ignore"):
-            return _scalar(np.log(self.cdf(x)))
-
-    def logsf(self, x):
-        """log P(X > x)."""
-        with np.errstate(divide="ignore"):
-            return _scalar(np.log(self.sf(x)))
-
     def ppf(self, q):
         """Quantile: the body's below w, the tail's above (q in [0, 1])."""
         q = check_levels(f"{type(self).__name__}.ppf", q)
@@ -345,7 +340,7 @@ def _problem(column, value, rule):
 
 
 # --- mixture ------------------------------------------------------------------------------------
-class Mixture(Severity):
+class Mixture(_LogsFromProbabilities, Severity):
     """Finite mixture Σ w_i F_i of severities (weights >= 0 summing to 1).
 
     >>> from safeins.losses import Exponential
@@ -452,16 +447,6 @@ class Mixture(Severity):
     def sf(self, x):
         """P(X > x)."""
         return self._sum("sf", x)
-
-    def logcdf(self, x):
-        """log P(X <= x)."""
-        with np.errstate(divide="ignore"):
-            return _scalar(np.log(self.cdf(x)))
-
-    def logsf(self, x):
-        """log P(X > x)."""
-        with np.errstate(divide="ignore"):
-            return _scalar(np.log(self.sf(x)))
 
     def ppf(self, q):
         """Lower quantile, by bisection between the components' quantiles."""

@@ -180,7 +180,7 @@ class Pooler:
         if m is None:
             m = np.isin(self.a_code if table == "a" else self.v_code, self.codes_of(members))
             if band is not None:
-                m &= self.column(table, "band") == band
+                m &= self.where(table, "band", band)
             self._masks[key] = m
         return m
 
