@@ -57,3 +57,16 @@ def test_small_fits_run_on_one_thread_large_ones_on_the_available_cores():
     with threads.limit_threads(rows=10):
         inside = [pool["num_threads"] for pool in threadpool_info()]
     assert inside and all(n == 1 for n in inside)
+
+
+def test_single_thread_caps_again_inside_a_block_that_raised_the_cap():
+    import numpy  # noqa: F401  (loads the BLAS whose pool is capped)
+
+    with threads.single_thread():
+        with threads.limit_threads(rows=10**6):  # e.g. a large GLM fit inside a planner
+            with threads.single_thread():
+                inner = [pool["num_threads"] for pool in threadpool_info()]
+            middle = [pool["num_threads"] for pool in threadpool_info()]
+        outer = [pool["num_threads"] for pool in threadpool_info()]
+    assert inner and all(n == 1 for n in inner) and all(n == 1 for n in outer)
+    assert all(n == threads.available_cores() for n in middle)

@@ -44,16 +44,31 @@ def thread_cap(rows: int | None = None) -> int:
     return available_cores()
 
 
+@contextlib.contextmanager
 def limit_threads(rows: int | None = None):
     """A context manager capping BLAS and OpenMP pools to :func:`thread_cap` threads.
 
     A no-op when threadpoolctl is not installed (it comes with scikit-learn).
+
+    >>> with limit_threads(rows=0):
+    ...     _CAPS[-1]
+    1
     """
+    cap = thread_cap(rows)
     try:
         controller = _controller()
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return contextlib.nullcontext()
-    return controller.limit(limits=thread_cap(rows))
+        yield
+        return
+    with controller.limit(limits=cap):
+        _CAPS.append(cap)  # what the pools are set to now (single_thread reads it)
+        try:
+            yield
+        finally:
+            _CAPS.pop()
+
+
+_CAPS: list[int] = []
 
 
 _CONTROLLER: list = []  # [(len(sys.modules) when built, ThreadpoolController)]
@@ -70,30 +85,24 @@ def _controller():
     return _CONTROLLER[0][1]
 
 
-_single_depth = 0
-
-
 @contextlib.contextmanager
 def single_thread():
-    """BLAS and OpenMP on one thread, re-entrant: nested uses set the pools only once.
+    """BLAS and OpenMP on one thread, re-entrant: inside a block already capped at one thread the
+    pools are not set again.
 
     For code making many small or thin BLAS calls (optimiser steps, dot products of a lattice,
     matrix products with three columns): a pool of threads woken for each call costs more than
     it saves, and on a busy machine far more (an L-BFGS-B fit took 0.9 s instead of 2 ms; the
     demo's strategy comparison 3.3 s instead of 1.5 s). Setting the pools reads the process's
-    loaded libraries (milliseconds), hence the re-entrancy.
+    loaded libraries (milliseconds), hence the re-entrancy; a block that raised the cap in
+    between (``limit_threads(rows=...)``) is capped again.
 
     >>> with single_thread():
     ...     with single_thread():
     ...         pass
     """
-    global _single_depth
-    if _single_depth:
+    if _CAPS and _CAPS[-1] == 1:
         yield
         return
     with limit_threads(rows=0):
-        _single_depth += 1
-        try:
-            yield
-        finally:
-            _single_depth -= 1
+        yield
