@@ -265,11 +265,24 @@ _LOG_BETA = (-20.0, 18.0)
 _LOGIT_W = (-40.0, 40.0)  # weights within 4e-18 of 0 or 1
 
 
+def _ztp_mu(t):
+    """The ZT Poisson mean at the search coordinate t = log mu (clamped to the search box)."""
+    return max(math.exp(min(t, _LOG_MU[1])), _MU_MIN)
+
+
+def _nb_n_beta(n_t, beta_t):
+    """NB (n, beta) at the search coordinates, clamped to the box: bounded away from the
+    degenerate edges (n -> 0 is the logarithmic limit, beta -> 0 a point mass at 1) where the
+    log-likelihood is flat anyway."""
+    return (math.exp(min(max(n_t, _LOG_N[0]), _LOG_N[1])),
+            math.exp(min(max(beta_t, _LOG_BETA[0]), _LOG_BETA[1])))
+
+
 def _ztp_grad(k, t, lgk):
     """ZT Poisson log-pmf at mu = e^t and its derivative in t (zero where mu is clamped)."""
-    mu = max(math.exp(min(t, 30.0)), _MU_MIN)
+    mu = _ztp_mu(t)
     lp = _ztp_logpmf(k, mu, lgk)
-    inside = t < 30.0 and mu > _MU_MIN
+    inside = t < _LOG_MU[1] and mu > _MU_MIN
     # d/dt [k log mu - mu - log(1 - e^-mu)] = k - mu / (1 - e^-mu)
     return lp, (k - mu / -math.expm1(-mu)) if inside else np.zeros_like(k)
 
@@ -281,8 +294,7 @@ def _ztnb_grad(k, n_t, beta_t, lgk):
             - log(1 - (1 + beta)^-n); with L0 = n log(1 + beta) the last term's derivative is
     -1 / (e^L0 - 1) times that of L0. A clamped coordinate has derivative zero.
     """
-    n = math.exp(min(max(n_t, _LOG_N[0]), _LOG_N[1]))
-    beta = math.exp(min(max(beta_t, _LOG_BETA[0]), _LOG_BETA[1]))
+    n, beta = _nb_n_beta(n_t, beta_t)
     lp = _ztnb_logpmf(k, n, 1.0 / (1.0 + beta), lgk)
     l1b = math.log1p(beta)
     l0 = n * l1b
@@ -300,14 +312,10 @@ def _objective(family, k, w, mbar):
     """Negative log-likelihood with its gradient on unconstrained parameters, starting points,
     bounds and builder."""
 
-    def ztp(mu_t):
-        return max(math.exp(min(mu_t, 30.0)), _MU_MIN)
+    ztp = _ztp_mu
 
     def nb(n_t, beta_t):
-        # bounded away from the degenerate edges (n -> 0 is the logarithmic limit, beta -> 0 a
-        # point mass at 1) where the log-likelihood is flat anyway
-        n = math.exp(min(max(n_t, _LOG_N[0]), _LOG_N[1]))
-        beta = math.exp(min(max(beta_t, _LOG_BETA[0]), _LOG_BETA[1]))
+        n, beta = _nb_n_beta(n_t, beta_t)
         return n, 1.0 / (1.0 + beta)
 
     def mix(x0, a, b, grads_a, grads_b):
