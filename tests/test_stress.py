@@ -47,6 +47,11 @@ def test_identical_across_chunk_sizes(scheme, runs):
     other = si.stress_test(scheme, ["baseline", "catastrophe", "no_prevention"], years=3, n_sims=200,
                            seed=11, chunk_size=50, progress=False)
     _same(runs, other)
+    # and across thread counts: one thread, or four threads sharing a chunk's four blocks
+    for threads in (1, 4):
+        _same(runs, si.stress_test(scheme, ["baseline", "catastrophe", "no_prevention"], years=3,
+                                   n_sims=200, seed=11, chunk_size=200, threads=threads,
+                                   progress=False))
     # a different seed gives different numbers (the test above can fail)
     third = si.stress_test(scheme, "baseline", years=1, n_sims=200, seed=12, progress=False)
     assert not np.array_equal(third.raw["baseline"]["claims"][:, 0], runs.raw["baseline"]["claims"][:, 0])
@@ -209,8 +214,8 @@ def test_inconsistent_schemes_name_the_field():
 def test_bad_run_arguments_listed_together(scheme):
     with pytest.raises(ValidationError) as err:
         si.stress_test(scheme, ["baseline", "meteor"], years=0, n_sims=-5, chunk_size=75,
-                       backend="spark", progress=False, kernel="cuda")
-    assert {"scenarios", "years", "n_sims", "chunk_size", "backend", "kernel"} <= _fields(err)
+                       backend="spark", progress=False, kernel="cuda", threads=0)
+    assert {"scenarios", "years", "n_sims", "chunk_size", "backend", "kernel", "threads"} <= _fields(err)
 
 
 def test_numba_asked_for_without_numba_is_one_clear_error(scheme, monkeypatch):

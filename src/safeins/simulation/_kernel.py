@@ -10,7 +10,8 @@ the call (numpy's bulk draws are the fastest there are: they are the benchmark's
 exponential spacings of the positions from the ``_ACCIDENTS`` stream (simulation after
 simulation, ``counts[s] + 1`` each) and one uniform per candidate from the ``_BANK`` stream.
 Sums run in the same order as numpy's ``bincount`` (accident order), so both kernels give the same
-numbers (tests/test_simulation.py checks that they agree).
+numbers (tests/test_simulation.py checks that they agree). The kernels release the GIL
+(``nogil=True``): the engine runs blocks of simulations in threads (``run_blocks``).
 
 >>> accidents.__class__.__name__       # compiled on first call, cached on disk (cache=True)
 'CPUDispatcher'
@@ -24,7 +25,7 @@ from numba import njit
 __all__ = ["accidents", "min_premium", "reprice"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab, btab,
               bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim, min_deaths,
               n_track, want_records, cells_acc, cells_dead, cells_paid, avoided, avoided_deaths,
@@ -162,36 +163,37 @@ def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, t
     return n_rec
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _static_total(b, cg, cm, c):   # pragma: no cover - compiled
     """``sum_i max(c g0_i, m_i)`` over a sorted static book and its slope (``_minimum._Sorted``)."""
     i = np.searchsorted(b, c)
     return c * cg[i] + (cm[-1] - cm[i]), cg[i]
 
 
-@njit(cache=True)
-def min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_sectors, goal,
-                neutral, c_out, prem_out, sec_out):  # pragma: no cover - compiled
-    """Per simulation (records ``starts[s] .. starts[s+1]``): the revenue-neutral off-balance factor
-    with minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the
+@njit(cache=True, nogil=True)
+def min_premium(starts, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
+                prem_out, sec_out):  # pragma: no cover - compiled
+    """Per simulation (records ``starts[s] .. starts[s+1]``; per record its floated premium ``g``,
+    clean-record premium ``g0``, minimum ``m`` and sector ``sec``): the revenue-neutral off-balance
+    factor with minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the
     premium by sector (as ``MinimumPremium.totals``)."""
+    d_sec = np.zeros(n_sectors)
     for s in range(len(starts) - 1):
         r0, r1 = starts[s], starts[s + 1]
         c = 1.0
         if neutral:
             moved = 0.0
             for r in range(r0, r1):
-                moved += g[r] - g0[ent[r]]
+                moved += g[r] - g0[r]
             c = goal / (cg[-1] + moved)
             for _ in range(100):
                 total, slope = _static_total(b, cg, cm, c)
                 d_sum = 0.0
                 ds_sum = 0.0
                 for r in range(r0, r1):
-                    e = ent[r]
-                    new, old = c * g[r], c * g0[e]
-                    d_sum += max(new, m[e]) - max(old, m[e])
-                    ds_sum += (g[r] if new > m[e] else 0.0) - (g0[e] if old > m[e] else 0.0)
+                    new, old = c * g[r], c * g0[r]
+                    d_sum += max(new, m[r]) - max(old, m[r])
+                    ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
                 gap = (total + d_sum) - goal
                 slope = slope + ds_sum
                 if abs(gap) <= 1e-13 * goal or not slope > 0:
@@ -199,12 +201,11 @@ def min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_
                 c = c - gap / slope
         c_out[s] = c
         d_sum = 0.0
-        d_sec = np.zeros(n_sectors)
+        d_sec[:] = 0.0
         for r in range(r0, r1):
-            e = ent[r]
-            d = max(c * g[r], m[e]) - max(c * g0[e], m[e])
+            d = max(c * g[r], m[r]) - max(c * g0[r], m[r])
             d_sum += d
-            d_sec[sector[e]] += d
+            d_sec[sec[r]] += d
         prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
         for k in range(n_sectors):
             lo, hi = boff[k], boff[k + 1]
@@ -212,36 +213,36 @@ def min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_
                                           c)[0] + d_sec[k]
 
 
-@njit(cache=True)
-def reprice(keys, level, count, deaths, credit, base_credit, n, static, f_grade, f_count, f_deaths,
-            f_credit, multiplicative, floor, cap, base_premium, g0, m, b, cg, cm, sb, scg, scm, boff,
-            sector, n_sectors, goal, neutral, f_out, c_out, prem_out,
-            sec_out):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def reprice(keys, level, count, deaths, credit, n, ptab, f_grade, f_count, f_deaths, f_credit,
+            multiplicative, floor, cap, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out,
+            c_out, prem_out, sec_out, g, g0, m, sec):  # pragma: no cover - compiled
     """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted): each
     record's floating factor (as ``FloatingTables.factor``; ``credit`` empty: the base grades),
-    then :func:`min_premium`. Fills ``f_out`` (the factors) and the per-simulation outputs."""
+    then :func:`min_premium`. Fills ``f_out`` (the factors) and the per-simulation outputs; ``g``,
+    ``g0``, ``m`` and ``sec`` are work arrays of one item per record.
+
+    ``ptab`` has one row per enterprise (``engine.PRICE_COLUMNS``): a record reads one cache line."""
     r_n = len(keys)
-    ent = np.empty(r_n, np.int64)
-    g = np.empty(r_n)
     bs = len(c_out)
     starts = np.zeros(bs + 1, np.int64)
     for r in range(r_n):
         e = keys[r] % n
-        ent[r] = e
         starts[keys[r] // n + 1] += 1
-        cr = base_credit[e] if len(credit) == 0 else credit[r]
+        cr = np.int64(ptab[e, 1]) if len(credit) == 0 else credit[r]
         a0 = f_grade[level[r]]
         a1 = f_count[min(count[r], len(f_count) - 1)]
         a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
         a3 = f_credit[cr]
         if multiplicative:
-            raw = static[e] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
+            raw = ptab[e, 0] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
         else:
-            raw = 1.0 + static[e] + a0 + a1 + a2 + a3
+            raw = 1.0 + ptab[e, 0] + a0 + a1 + a2 + a3
         f = min(max(raw, floor), cap)
         f_out[r] = f
-        g[r] = base_premium[e] * f
+        g[r] = ptab[e, 2] * f
+        g0[r], m[r], sec[r] = ptab[e, 3], ptab[e, 4], np.int64(ptab[e, 5])
     for s in range(bs):
         starts[s + 1] += starts[s]
-    min_premium(starts, ent, g, g0, m, b, cg, cm, sb, scg, scm, boff, sector, n_sectors, goal, neutral,
-                c_out, prem_out, sec_out)
+    min_premium(starts, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
+                prem_out, sec_out)

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._base.guard import check_work
 from .._base.rng import SeedLike, as_seed_sequence
+from .._base.threads import available_cores
 from .engine import BLOCK, kernel_function, run_blocks
 from .spec import Effects, EngineSpec
 
@@ -72,15 +73,18 @@ def _progress(total: int, enabled, desc: str):
 
 def run(spec: EngineSpec, effects: list[Effects], *, n_sims: int, seed, chunk_size: int = 1000,
         backend: str = "local", client=None, n_workers: int = 2, progress=None,
-        kernel: str = "auto") -> dict:
+        kernel: str = "auto", threads: int | None = None) -> dict:
     """Simulate every scenario; returns ``{scenario name: {result: array (n_sims, years, ...)}}``.
 
     ``kernel`` is the accident step (``"auto"``, ``"numba"`` or ``"numpy"``, see
     :func:`~safeins.simulation.engine.kernel_function`); on dask each worker resolves it.
+    ``threads``: blocks run side by side in this process (local backend; None: one per available
+    core). Each dask task runs one thread: the cluster's workers are the parallelism there.
     """
     kernel_function(kernel)   # an unknown kernel, or numba asked for and missing: fail here
     key = seed_key(seed)
     chunks = _chunks(n_sims, chunk_size)
+    threads = available_cores() if threads is None else int(threads)
     bar = _progress(len(chunks) * len(effects), progress, "stress test")
     try:
         if backend == "local":
@@ -88,7 +92,7 @@ def run(spec: EngineSpec, effects: list[Effects], *, n_sims: int, seed, chunk_si
             for eff in effects:
                 parts = []
                 for blocks in chunks:
-                    parts.append(run_blocks(spec, eff, key, blocks, n_sims, kernel))
+                    parts.append(run_blocks(spec, eff, key, blocks, n_sims, kernel, threads))
                     if bar is not None:
                         bar.update(1)
                 out[eff.name] = _concat(parts)
