@@ -11,7 +11,9 @@ Cases (issue 12):
    pricing year 1, planning the fund — is reported apart), peak memory of the engine's arrays
    (tracemalloc) and of the process (max RSS).
 2. **The floor**: numpy drawing two uniform numbers per simulated accident (the same number of
-   accidents as the engine simulated, in the same blocks). Engine and floor runs alternate; the
+   accidents as the engine simulated, in the same blocks; numpy's generator runs on one thread).
+   The engine runs with its default threads (one per core: blocks side by side) and with one
+   thread; engine and floor runs alternate, and the engine's CPU time (all threads) is given too; the
    table gives medians and the spread (min–max) of the repetitions.
 3. **Dask**: the same case on a LocalCluster with 1 and 2 worker processes (one thread each), two
    tasks of 500 simulations per run (fewer, bigger tasks: each worker prepares a scenario's tables
@@ -57,16 +59,16 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def engine_run(spec, eff, n_sims, seed, trace=False, kernel="numba"):
-    """Wall and CPU time of the local engine; with ``trace`` (untimed) the peak of its arrays
-    (tracemalloc)."""
+def engine_run(spec, eff, n_sims, seed, trace=False, kernel="numba", threads=None):
+    """Wall and CPU time (all threads) of the local engine; with ``trace`` (untimed) the peak of its
+    arrays (tracemalloc)."""
     from safeins.simulation.backends import run
 
     if trace:
         tracemalloc.start()
     t, c = time.perf_counter(), time.process_time()
     out = run(spec, [eff], n_sims=n_sims, seed=seed, chunk_size=1000, progress=False,
-              kernel=kernel)[eff.name]
+              kernel=kernel, threads=threads)[eff.name]
     dt, cpu = time.perf_counter() - t, time.process_time() - c
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else float("nan")
     if trace:
@@ -207,15 +209,19 @@ def million(spec, eff) -> list[str]:
             f"each; this process {max_rss_mb():,.0f} MB. Load {l_before} before, {load()} after.", ""]
 
 
-def threads() -> str:
+def thread_info() -> str:
     try:
         from threadpoolctl import threadpool_info
 
         pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
     except ImportError:   # pragma: no cover
         pools = "threadpoolctl not installed"
+    from safeins._base.threads import available_cores
+
     return (f"os.cpu_count() = {os.cpu_count()}; numpy thread pools: {pools or 'none'}; "
-            "engine: 1 thread per process")
+            f"engine (local backend): {available_cores()} threads by default (`threads=None`: one "
+            "per available core; blocks of 50 simulations run side by side), also timed with 1; "
+            "floor: numpy's generator, 1 thread (it has no other); dask: 1 thread per worker")
 
 
 def run(quick: bool = False) -> None:
@@ -254,7 +260,7 @@ def main(argv=None) -> None:
     lines = ["# Stress-test engine benchmark", "",
              f"`python benchmarks/bench_stress.py{' --quick' if args.quick else ''}` — "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {platform.python_version()}, "
-             f"numpy {np.__version__}, {platform.machine()}.", "", threads(), "",
+             f"numpy {np.__version__}, {platform.machine()}.", "", thread_info(), "",
              "The machine is shared with other jobs; load averages (1 / 5 / 15 min) are given per case.",
              ""]
 
@@ -275,38 +281,56 @@ def main(argv=None) -> None:
               f"{sims:,} simulations, baseline (floating + prevention loop)", "",
               f"Preparation (data set, accident model fit, year-1 pricing, fund plan, accident bank): "
               f"{prep_s:.1f} s. Expected candidate accidents a year {lam:,.0f} (before prevention).", "",
-              "| run | engine (s) | engine CPU (s) | floor (s) | engine / floor | candidate accidents "
-              "| load before |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    et, ft = [], []
+              "| run | threads | engine (s) | engine CPU (s) | floor (s) | engine / floor | engine CPU / "
+              "floor | candidate accidents | load before |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    from safeins._base.threads import available_cores
+
+    cores = available_cores()
+    et: dict[int, list] = {}
+    ct: dict[int, list] = {}
+    ft: list = []
+    ratio: dict[int, list] = {}
     # peak memory of the engine's arrays: one chunk of 1,000 simulations is live at a time, so a
     # 1,000-simulation run has the same peak apart from the (small) result arrays
     _, peak, small, _ = engine_run(spec, eff, min(sims, 1000), 7, trace=True)
+    runs = 0
     for r in range(reps):
-        l_before = load()
-        dt, _, out, cpu = engine_run(spec, eff, sims, 7)
-        acc = out["accidents"] + out["avoided_accidents"]   # every candidate the engine placed
-        per_block = acc.reshape(-1, 50, years).sum(axis=1).ravel()   # one draw per block and year
-        fl = floor_run(per_block, r)
-        et.append(dt)
-        ft.append(fl)
-        lines.append(f"| {r + 1} | {dt:.1f} | {cpu:.1f} | {fl:.2f} | {dt / fl:.1f} | {int(acc.sum()):,} "
-                     f"| {l_before} |")
-        print(lines[-1], flush=True)
-    med_e, med_f = statistics.median(et), statistics.median(ft)
-    ratio = [e / f for e, f in zip(et, ft, strict=True)]
-    lines += ["", f"Median engine time **{med_e:.1f} s** (spread {min(et):.1f}–{max(et):.1f}); floor "
-              f"{med_f:.2f} s ({min(ft):.2f}–{max(ft):.2f}); engine / floor "
-              f"**{statistics.median(ratio):.1f}x** ({min(ratio):.1f}–{max(ratio):.1f}). "
+        # engine (all cores), floor, engine (one thread): alternated, each ratio against the floor
+        # measured between them
+        for n_threads in ((cores, 1) if cores > 1 else (1,)):
+            l_before = load()
+            dt, _, out, cpu = engine_run(spec, eff, sims, 7, threads=n_threads)
+            acc = out["accidents"] + out["avoided_accidents"]   # every candidate the engine placed
+            per_block = acc.reshape(-1, 50, years).sum(axis=1).ravel()   # one draw per block and year
+            if n_threads == cores:
+                fl = floor_run(per_block, r)
+                ft.append(fl)
+            runs += 1
+            et.setdefault(n_threads, []).append(dt)
+            ct.setdefault(n_threads, []).append(cpu)
+            ratio.setdefault(n_threads, []).append(dt / ft[-1])
+            lines.append(f"| {runs} | {n_threads} | {dt:.1f} | {cpu:.1f} | {ft[-1]:.2f} | "
+                         f"{dt / ft[-1]:.1f} | {cpu / ft[-1]:.1f} | {int(acc.sum()):,} | {l_before} |")
+            print(lines[-1], flush=True)
+    med_f = statistics.median(ft)
+
+    def spread(v):
+        return f"{statistics.median(v):.1f} ({min(v):.1f}–{max(v):.1f})"
+
+    lines += ["", f"Floor {med_f:.2f} s ({min(ft):.2f}–{max(ft):.2f}). " + "; ".join(
+        f"{t} thread{'s' if t > 1 else ''}: engine **{spread(et[t])} s**, engine / floor "
+        f"**{spread(ratio[t])}x**, CPU {spread(ct[t])} s" for t in sorted(et, reverse=True)) + ". "
               f"Engine arrays peak {peak:,.0f} MB (tracemalloc, chunks of 1,000 simulations); "
               f"process max RSS {max_rss_mb():,.0f} MB (includes the data set and the accident model). "
               f"Targets: < 30 s, < 4 GB, within 3x the floor. Load {l0} before, {load()} after.", ""]
     n_np = min(sims, 1000)
     l_before = load()
-    dt_c = engine_run(spec, eff, n_np, 7)[0]
-    dt_np, _, out_np, _ = engine_run(spec, eff, n_np, 7, kernel="numpy")
+    dt_c = engine_run(spec, eff, n_np, 7, threads=1)[0]
+    dt_np, _, out_np, _ = engine_run(spec, eff, n_np, 7, kernel="numpy", threads=1)
     same = all(np.allclose(out_np[k], small[k], rtol=1e-12, atol=1e-6) for k in small)
-    lines += [f"The numpy kernel on {n_np:,} simulations: {dt_np:.1f} s against {dt_c:.1f} s compiled "
-              f"({dt_np / dt_c:.1f}x); same numbers (1e-12): {same}. Load {l_before} before.", ""]
+    lines += [f"The numpy kernel on {n_np:,} simulations (1 thread): {dt_np:.1f} s against {dt_c:.1f} s "
+              f"compiled ({dt_np / dt_c:.1f}x); same numbers (1e-12): {same}. Load {l_before} before.", ""]
     print(lines[-2], flush=True)
 
     # ---- 3. dask workers

@@ -226,9 +226,16 @@ def reprice(keys, level, count, deaths, credit, n, ptab, f_grade, f_count, f_dea
     r_n = len(keys)
     bs = len(c_out)
     starts = np.zeros(bs + 1, np.int64)
+    s = 0
+    base = 0
     for r in range(r_n):
-        e = keys[r] % n
-        starts[keys[r] // n + 1] += 1
+        # the keys are sorted: step the simulation instead of dividing (an integer division costs
+        # more than the rest of the record)
+        while keys[r] >= base + n:
+            s += 1
+            base += n
+        e = keys[r] - base
+        starts[s + 1] += 1
         cr = np.int64(ptab[e, 1]) if len(credit) == 0 else credit[r]
         a0 = f_grade[level[r]]
         a1 = f_count[min(count[r], len(f_count) - 1)]
