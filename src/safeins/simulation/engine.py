@@ -48,7 +48,8 @@ from ..errors import Problem, ValidationError
 from ._minimum import MinimumPremium
 from .spec import Effects, EngineSpec
 
-__all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "kernel_function", "run_block", "run_blocks"]
+__all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "free_workspaces", "kernel_function", "run_block",
+           "run_blocks"]
 
 #: simulations per block: the unit of random streams (chunks are groups of blocks)
 BLOCK = 50
@@ -392,6 +393,19 @@ def _workspace():
         with _SPARE_LOCK:
             if len(_SPARE) < available_cores():
                 _SPARE.append(ws)
+
+
+def free_workspaces() -> int:
+    """Release the workspaces kept for later runs; returns the bytes freed (about 50 MB per thread
+    after a Ningbo-scale run: 78,200 enterprises, ~6,800 candidate accidents a simulation-year).
+
+    >>> free_workspaces() >= 0
+    True
+    """
+    with _SPARE_LOCK:
+        freed = sum(a.nbytes for ws in _SPARE for a in ws._arrays.values())
+        _SPARE.clear()
+    return freed
 
 
 def _empty_record():
