@@ -45,6 +45,7 @@ special = lazy_module("scipy.special")
 __all__ = [
     "EngineFit",
     "fit_glum",
+    "fit_poisson_categorical",
     "fit_poisson_newton",
     "fit_statsmodels",
     "loglik_obs",
@@ -420,6 +421,122 @@ def _fit_glum(family, Xt, y, offset, what):
 
 
 # ---------------------------------------------------------------------- own Newton (Poisson)
+class _DenseOps:
+    """The design operations of the Newton iterations on a dense design (intercept column first)."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+
+    def eta(self, beta, offset):
+        return offset + self.X @ beta
+
+    def score(self, r):
+        return self.X.T @ r
+
+    def info(self, w):
+        return self.X.T @ (self.X * w[:, None])
+
+
+class _CategoricalOps:
+    """The same on a tabmat design without its intercept column (None: intercept only).
+
+    X'WX comes from tabmat's categorical sandwich (sums of the weights by pairs of levels), never
+    from dense dummies.
+    """
+
+    def __init__(self, Xt):
+        self.Xt = Xt
+
+    def eta(self, beta, offset):
+        return _eta(self.Xt, beta, offset)
+
+    def score(self, r):
+        return _score(self.Xt, r)
+
+    def info(self, w):
+        return _information(self.Xt, w, len(w))
+
+
+def _marginal_totals_start(beta, mu, y, level_codes, sweeps):
+    """Block coordinate ascent from ``beta`` (updated in place) by the method of marginal totals.
+
+    Given the other coefficients, the Poisson likelihood of one categorical factor's levels is
+    maximised in closed form by scaling each level's fitted total to its observed total
+    (Bailey's marginal totals), so a sweep over the factors never lowers the likelihood. It costs
+    one bincount and one gather per factor, a fraction of an X'WX, and starts the Newton
+    iterations close enough to save two or three of them on large data. ``level_codes``: per
+    factor in the design's column order, ``(codes, number of levels)`` with code 0 the base, or
+    None for a numeric factor (one column, left at its value). ``mu``: the fitted means at
+    ``beta``. Returns False (``beta`` untouched) when a level has no event or no fitted mean.
+    """
+    observed = [None if lc is None else np.bincount(lc[0], weights=y, minlength=lc[1])
+                for lc in level_codes]
+    if any(o is not None and np.any(o <= 0) for o in observed):
+        return False
+    new, m = beta.copy(), mu.copy()
+    for _ in range(sweeps):
+        j = 1
+        for lc, obs in zip(level_codes, observed, strict=True):
+            if lc is None:
+                j += 1
+                continue
+            fitted = np.bincount(lc[0], weights=m, minlength=lc[1])
+            if not np.all(np.isfinite(fitted) & (fitted > 0)):
+                return False
+            delta = np.log(obs / fitted)
+            new[0] += delta[0]  # the base level's change moves the intercept
+            new[j:j + lc[1] - 1] += delta[1:] - delta[0]
+            m *= np.exp(delta)[lc[0]]
+            j += lc[1] - 1
+    beta[:] = new
+    return True
+
+
+def _poisson_newton(ops, y, offset, beta, what, max_steps, quadratic_stop):
+    """Newton-Raphson with step halving for the Poisson log-link GLM from ``beta``.
+
+    Stops when the largest step is below 1e-10 on the log scale, with the information at the
+    estimate. ``quadratic_stop``: a full step below 1e-6 taken with the information at its own
+    start also stops (Newton converges quadratically: the estimate is then within ~1e-12 of the
+    optimum, one pass over the rows less); the covariance is then the inverse information at
+    the start of that step, exact to about the step's size relative (~1e-7).
+    """
+    eta = ops.eta(beta, offset)
+    mu = np.exp(eta)
+    ll = float(y @ eta - mu.sum())  # the log-likelihood without its constant -sum log y!
+    size = np.inf
+    for it in range(1, max_steps + 1):
+        info = ops.info(mu)
+        step = np.linalg.solve(info, ops.score(y - mu))
+        t = 1.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            while True:
+                eta_new = ops.eta(beta + t * step, offset)
+                mu_new = np.exp(eta_new)
+                ll_new = float(y @ eta_new - mu_new.sum())
+                # equality within rounding counts as no loss: near the optimum ll is flat
+                if (np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll)) or t < 1e-10:
+                    break
+                t /= 2
+        if not np.isfinite(ll_new):
+            break
+        beta, mu, ll = beta + t * step, mu_new, ll_new
+        size = float(np.max(np.abs(t * step)))
+        if quadratic_stop and t == 1.0 and size < 1e-6:
+            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
+        if size < 1e-10:
+            info = ops.info(mu)
+            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
+    raise ConvergenceError(f"{what}: Newton-Raphson did not settle in {max_steps} steps "
+                           f"(last step {size:.2g})")
+
+
+def _intercept_start(y, offset, p):
+    beta = np.zeros(p)
+    beta[0] = math.log(y.sum() / np.exp(offset).sum())
+    return beta
+
+
 def fit_poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
                        what: str = "FrequencyGLM", max_steps: int = 100) -> EngineFit:
     """Poisson log-link GLM by Newton-Raphson on a dense design (intercept column first).
@@ -434,31 +551,33 @@ def fit_poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
     >>> np.round(np.exp(fit.beta), 6).tolist()  # rate 2 at level 0, relativity 4 / 2
     [2.0, 2.0]
     """
-    beta = np.zeros(X.shape[1])
-    beta[0] = math.log(y.sum() / np.exp(offset).sum())
-    eta = offset + X @ beta
-    mu = np.exp(eta)
-    ll = float(y @ eta - mu.sum())  # the log-likelihood without its constant -sum log y!
-    size = np.inf
-    for it in range(1, max_steps + 1):
-        info = X.T @ (X * mu[:, None])
-        step = np.linalg.solve(info, X.T @ (y - mu))
-        t = 1.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            while True:
-                eta_new = offset + X @ (beta + t * step)
-                mu_new = np.exp(eta_new)
-                ll_new = float(y @ eta_new - mu_new.sum())
-                # equality within rounding counts as no loss: near the optimum ll is flat
-                if (np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll)) or t < 1e-10:
-                    break
-                t /= 2
-        if not np.isfinite(ll_new):
-            break
-        beta, mu, ll = beta + t * step, mu_new, ll_new
-        size = float(np.max(np.abs(t * step)))
-        if size < 1e-10:
-            info = X.T @ (X * mu[:, None])
-            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
-    raise ConvergenceError(f"{what}: Newton-Raphson did not settle in {max_steps} steps "
-                           f"(last step {size:.2g})")
+    return _poisson_newton(_DenseOps(X), y, offset, _intercept_start(y, offset, X.shape[1]),
+                           what, max_steps, quadratic_stop=False)
+
+
+def fit_poisson_categorical(Xt, y: np.ndarray, offset: np.ndarray, *,
+                            level_codes: list | None = None, what: str = "FrequencyGLM",
+                            max_steps: int = 100) -> EngineFit:
+    """Poisson log-link GLM by Newton-Raphson on a tabmat design (no intercept column; None if
+    there is no factor), for tables too large for dense dummies.
+
+    The iterations of :func:`fit_poisson_newton` (step halving) with X'WX from tabmat's
+    categorical sandwich, on one thread (measured as fast as two on 1e5-1e6 rows, at half the
+    CPU). ``level_codes`` (see :func:`_marginal_totals_start`) lets two sweeps of marginal totals
+    improve the intercept-only start. Stops at a full step below 1e-6 from a fresh information
+    (quadratic convergence: the estimate is within ~1e-12 of the optimum); the covariance is the
+    inverse of that information (the standard errors exact to ~1e-7 relative).
+
+    >>> import pandas as pd, tabmat
+    >>> cat = pd.Categorical.from_codes([0, 0, 1, 1], categories=["a", "b"])
+    >>> Xt = tabmat.CategoricalMatrix(cat, drop_first=True)
+    >>> fit = fit_poisson_categorical(Xt, np.array([1.0, 3.0, 4.0, 4.0]), np.zeros(4))
+    >>> np.round(np.exp(fit.beta), 6).tolist()  # rate 2 at level a, relativity 4 / 2
+    [2.0, 2.0]
+    """
+    with limit_threads(rows=1):
+        beta = _intercept_start(y, offset, 1 + (Xt.shape[1] if Xt is not None else 0))
+        if level_codes:
+            _marginal_totals_start(beta, np.exp(offset + beta[0]), y, level_codes, sweeps=2)
+        return _poisson_newton(_CategoricalOps(Xt), y, offset, beta, what, max_steps,
+                               quadratic_stop=True)

@@ -45,6 +45,7 @@ from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relati
 from ._glm_fit import (
     EngineFit,
     fit_glum,
+    fit_poisson_categorical,
     fit_poisson_newton,
     fit_statsmodels,
     loglik_obs,
@@ -73,18 +74,57 @@ ENGINES = ("auto", "statsmodels", "glum", "newton")
 SM_COST = (0.007, 8e-9)    # seconds: fixed, per row x design column^2
 GLUM_COST = (0.018, 2e-7)  # seconds: fixed, per row x (rating factor + 1)
 NEWTON_COST = (0.001, 2.5e-9)  # seconds: fixed, per row x design column^2 (own dense Newton)
+# the own Poisson Newton on the categorical (tabmat) design: one thread, X'WX by tabmat's
+# sandwich (one pass over the rows per pair of factors), two or three of them after the
+# marginal-totals start (0.05 s at 1e5 rows x 8 factors, 0.46 s at 1e6 on the benchmark's table)
+# seconds: fixed, then per (rating factor + 1)^2 (tabmat calls) and per row x (factor + 1)^2
+NEWTON_CATEGORICAL_COST = (0.005, 5e-4, 6e-9)
 # the dense Newton holds the design and one weighted copy: at most this many entries each
 NEWTON_MAX_ENTRIES = 5_000_000
 # seconds to import glum (with tabmat and scikit-learn) once numpy, pandas and scipy are loaded:
 # 0.2-0.7 s measured on a shared 2-core machine; paid by the first glum fit of a process
 GLUM_IMPORT = 0.5
+# seconds to import tabmat alone (0.13 s measured): paid by the first categorical Newton fit
+TABMAT_IMPORT = 0.15
+
+
+def _tabmat_installed() -> bool:
+    # find_spec does not import: tabmat is loaded only by the fit that uses it
+    import importlib.util
+
+    return "tabmat" in sys.modules or importlib.util.find_spec("tabmat") is not None
+
+
+def newton_design(rows: int, columns: int, factors: int, *,
+                  imported: bool = True) -> tuple[str | None, float]:
+    """The design the own Poisson Newton runs on and its predicted CPU seconds.
+
+    ``"dense"`` (dummy columns; at most ``NEWTON_MAX_ENTRIES`` entries) or ``"categorical"``
+    (tabmat's categorical blocks, when tabmat is installed), whichever is predicted cheaper;
+    ``(None, inf)`` when neither fits. ``imported=False`` adds tabmat's import to the categorical.
+
+    >>> newton_design(2_000, 26, 3)[0], newton_design(1_000_000, 126, 8)[0]
+    ('dense', 'categorical')
+    """
+    best: tuple[str | None, float] = (None, math.inf)
+    if rows * columns <= NEWTON_MAX_ENTRIES:
+        best = ("dense", NEWTON_COST[0] + NEWTON_COST[1] * rows * columns**2)
+    if _tabmat_installed():
+        fixed, per_pair, per_row = NEWTON_CATEGORICAL_COST
+        t = (fixed + (per_pair + per_row * rows) * (factors + 1) ** 2
+             + (0.0 if imported else TABMAT_IMPORT))
+        if t < best[1]:
+            best = ("categorical", t)
+    return best
 
 
 def predicted_seconds(engine: str, rows: int, columns: int, factors: int, *,
                       imported: bool = True) -> float:
     """Predicted CPU seconds of a Poisson fit by ``engine`` (the cost model of ``auto``).
 
-    ``imported=False`` adds glum's one-off import time to a glum fit.
+    ``imported=False`` adds the one-off import of glum to a glum fit (of tabmat to a Newton fit
+    on the categorical design). ``"newton"`` is the cheaper of its two designs
+    (:func:`newton_design`).
 
     >>> predicted_seconds("glum", 100_000, 26, 3) < predicted_seconds("statsmodels", 100_000, 26, 3)
     True
@@ -94,7 +134,9 @@ def predicted_seconds(engine: str, rows: int, columns: int, factors: int, *,
     ...                                                                imported=False)
     True
     """
-    fixed, per = {"statsmodels": SM_COST, "newton": NEWTON_COST}.get(engine, GLUM_COST)
+    if engine == "newton":
+        return newton_design(rows, columns, factors, imported=imported)[1]
+    fixed, per = SM_COST if engine == "statsmodels" else GLUM_COST
     work = rows * (factors + 1) if engine == "glum" else rows * columns**2
     extra = GLUM_IMPORT if engine == "glum" and not imported else 0.0
     return fixed + per * work + extra
@@ -334,10 +376,20 @@ class FrequencyGLM:
         n_cells = self._fitted_cells = len(rows)  # rows the engine saw (benchmarks read it)
         engine = self._pick_engine(n_cells, design.n_columns, len(self.factors))
         off = np.log(ef)
-        if engine == "glum":
+        categorical = engine == "glum" or (
+            engine == "newton" and self.family == "poisson" and newton_design(
+                n_cells, design.n_columns, len(self.factors),
+                imported="tabmat" in sys.modules)[0] == "categorical")
+        if categorical:
             Xt = design.tabmat(df, codes, rows=rows) if design.specs else None
             try:
-                res = self._fit_glum(Xt, yf, off)
+                if engine == "glum":
+                    res = self._fit_glum(Xt, yf, off)
+                else:
+                    res = fit_poisson_categorical(
+                        Xt, yf, off, what=self._what,
+                        level_codes=[(codes[s.name][rows], len(s.levels)) if s.is_categorical
+                                     else None for s in design.specs])
             except (np.linalg.LinAlgError, ConvergenceError):
                 self._check_rank(design, Xt=Xt, n=n_cells)  # an aliased design: name the columns
                 raise
@@ -427,10 +479,11 @@ class FrequencyGLM:
             # than glum's alternation up to 100,000 rows x 36 columns (docs/models-glm.md)
             return "newton"
         # the prediction first: a small table never imports glum (seconds of imports); the dense
-        # Newton is always cheaper than statsmodels' IRLS on the same dense design
+        # Newton is always cheaper than statsmodels' IRLS on the same dense design, and the
+        # categorical one (large tables) measured 2x faster than glum itself
         if (self.engine == "auto" and self.family == "poisson"
-                and n * columns <= NEWTON_MAX_ENTRIES
-                and predicted_seconds("newton", n, columns, factors)
+                and predicted_seconds("newton", n, columns, factors,
+                                      imported="tabmat" in sys.modules)
                 < predicted_seconds("glum", n, columns, factors,
                                     imported="glum" in sys.modules)):
             return "newton"
@@ -453,7 +506,8 @@ class FrequencyGLM:
             return
         d = np.sqrt(np.diag(gram))
         corr = gram / np.outer(d, d)
-        w, v = np.linalg.eigh(corr)
+        with limit_threads(rows=1):  # p x p: a second BLAS thread on a busy machine stalls it
+            w, v = np.linalg.eigh(corr)
         if w[0] > 1e-10 * w[-1]:
             return
         cols = design.columns
