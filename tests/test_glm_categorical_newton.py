@@ -108,7 +108,7 @@ def test_marginal_totals_never_lower_the_likelihood(seed, shift):
     ll = loglik(X, beta, y, off)
     for _ in range(3):
         before = beta.copy()
-        assert _marginal_totals_start(beta, np.exp(off + X @ beta), y, level_codes, sweeps=1)
+        assert _marginal_totals_start(beta, np.exp(off + X @ beta), y, level_codes, max_sweeps=1)
         assert beta[-1] == before[-1]  # the numeric column is left where it was
         new = loglik(X, beta, y, off)
         assert new >= ll - 1e-9 * abs(ll)
@@ -119,7 +119,7 @@ def test_marginal_totals_of_one_factor_are_its_closed_form_estimate():
     df = table(500, 3, (5,))
     d, codes, y, off, level_codes = designs(df, ["f0"])
     beta = np.zeros(d.n_columns)
-    assert _marginal_totals_start(beta, np.exp(off), y, level_codes, sweeps=1)
+    assert _marginal_totals_start(beta, np.exp(off), y, level_codes, max_sweeps=1)
     c = codes["f0"]
     rate = np.bincount(c, weights=y) / np.bincount(c, weights=np.exp(off))
     np.testing.assert_allclose(np.exp(beta), [rate[0], *(rate[1:] / rate[0])], rtol=1e-12)
@@ -129,7 +129,7 @@ def test_marginal_totals_leave_the_start_when_a_level_has_no_event():
     codes = np.array([0, 0, 1, 1, 2, 2])
     y = np.array([1.0, 2.0, 0.0, 0.0, 3.0, 1.0])
     beta = np.array([0.1, 0.2, 0.3])
-    assert not _marginal_totals_start(beta, np.ones(6), y, [(codes, 3)], sweeps=2)
+    assert not _marginal_totals_start(beta, np.ones(6), y, [(codes, 3)])
     assert beta.tolist() == [0.1, 0.2, 0.3]
 
 
@@ -186,3 +186,46 @@ def test_newton_design_follows_size_and_what_is_installed(monkeypatch):
     assert newton_design(10**6, 126, 8) == (None, np.inf)  # too large for dense dummies
     assert newton_design(10_000, 126, 8)[0] == "dense"
     assert FrequencyGLM("poisson", ["a"])._pick_engine(10**6, 126, 8) != "newton"
+
+
+# ---------------------------------------------------------------------- fast paths of the statistics
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 300), st.floats(0.01, 5.0))
+def test_poisson_statistics_on_the_rows_with_events_are_the_plain_formulas(seed, n, scale):
+    from scipy import special
+
+    from safeins.models._glm_fit import poisson_deviance, poisson_loglik_obs
+
+    rng = np.random.default_rng(seed)
+    mu = rng.gamma(0.5, scale, n)
+    y = rng.poisson(mu).astype(float)
+    plain = special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
+    np.testing.assert_array_equal(poisson_loglik_obs(y, mu), plain)  # the same bits
+    dev = 2.0 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
+    assert poisson_deviance(y, mu) == float(dev.sum())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([None, 15.0, 60.0]), st.booleans())
+def test_training_level_table_is_the_level_table_of_the_training_rows(seed, pool, by_row):
+    rng = np.random.default_rng(seed)
+    n = 400
+    df = pd.DataFrame({
+        "a": rng.choice(["p", "q", "r", "s", "t"], n, p=[0.4, 0.3, 0.2, 0.07, 0.03]),
+        "b": pd.Categorical(rng.choice(["x", "y", "z"], n), categories=["z", "y", "x", "w"]),
+        "h": rng.uniform(0, 1, n), "v": rng.uniform(1, 2, n),
+        "exposure": rng.gamma(2.0, 1.0, n)})
+    y = rng.poisson(0.3 * df["exposure"]).astype(float)
+    y[df["a"].to_numpy() == "t"] = 0.0  # a level without any event (or pooled into "(other)")
+    e = df["exposure"].to_numpy()
+    d = Design.learn(df, ["a", "b", "h", "v"], weight=e, counts=y, numeric={"h": 3},
+                     min_level_exposure=pool, rank="rows" if by_row else None)
+    learned = d.training_level_table()
+    direct = d.level_table(df, d.codes(df), e, y)
+    pd.testing.assert_frame_equal(learned, direct, check_exact=False, rtol=1e-13)
+    assert Design.learn(df, ["a"], weight=e).training_level_table() is None
+    if by_row:  # "rows" ranks levels and bins as one unit of rank per row does
+        ones = Design.learn(df, ["a", "b", "h", "v"], weight=e, counts=y, numeric={"h": 3},
+                            min_level_exposure=pool, rank=np.ones(n))
+        assert [s.levels for s in ones.specs] == [s.levels for s in d.specs]
+        np.testing.assert_array_equal(ones.specs[2].edges, d.specs[2].edges)

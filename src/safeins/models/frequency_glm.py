@@ -344,7 +344,7 @@ class FrequencyGLM:
         design = Design.learn(df, self.factors, weight=expo, counts=y, numeric=self.numeric,
                               base_levels=self.base_levels,
                               min_level_exposure=self.min_level_exposure, what=self._what,
-                              rank=np.ones(len(df)))
+                              rank="rows")
         codes = design.codes(df)
         zero = design.zero_rows(codes, len(df))
         fit_rows = ~zero
@@ -360,7 +360,7 @@ class FrequencyGLM:
                 "rows", n_fit, f"more rows than parameters ({n_par}) are needed")])
 
         rows = np.flatnonzero(fit_rows)
-        yf, ef = y[rows], expo[rows]
+        yf, ef = (y, expo) if len(rows) == len(df) else (y[rows], expo[rows])
         possible = math.prod(len(s.levels) for s in design.specs if s.is_categorical)
         if self.family == "poisson" and design.specs and possible <= 2 * len(rows):
             # counts and exposures summed over rows with one design row are sufficient for a
@@ -374,6 +374,7 @@ class FrequencyGLM:
                 ef = np.bincount(cell, weights=ef, minlength=len(first))
                 rows = rows[first]
         n_cells = self._fitted_cells = len(rows)  # rows the engine saw (benchmarks read it)
+        sel = None if n_cells == len(df) else rows  # all rows as they are: no copies of codes
         engine = self._pick_engine(n_cells, design.n_columns, len(self.factors))
         off = np.log(ef)
         categorical = engine == "glum" or (
@@ -381,15 +382,16 @@ class FrequencyGLM:
                 n_cells, design.n_columns, len(self.factors),
                 imported="tabmat" in sys.modules)[0] == "categorical")
         if categorical:
-            Xt = design.tabmat(df, codes, rows=rows) if design.specs else None
+            Xt = design.tabmat(df, codes, rows=sel) if design.specs else None
             try:
                 if engine == "glum":
                     res = self._fit_glum(Xt, yf, off)
                 else:
                     res = fit_poisson_categorical(
                         Xt, yf, off, what=self._what,
-                        level_codes=[(codes[s.name][rows], len(s.levels)) if s.is_categorical
-                                     else None for s in design.specs])
+                        level_codes=[(codes[s.name] if sel is None else codes[s.name][sel],
+                                      len(s.levels)) if s.is_categorical else None
+                                     for s in design.specs])
             except (np.linalg.LinAlgError, ConvergenceError):
                 self._check_rank(design, Xt=Xt, n=n_cells)  # an aliased design: name the columns
                 raise
@@ -397,7 +399,7 @@ class FrequencyGLM:
             # X'X): one X'WX less on large data than checking X'X first
             self._check_rank(design, gram=res.info)
         else:
-            X = design.dense(df, codes, rows=rows)
+            X = design.dense(df, codes, rows=sel)
             Z = start = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
@@ -607,7 +609,7 @@ class FrequencyGLM:
         self._total_y = float(y.sum())
         self.fitted_ = pd.Series(m, index=df.index, name=f"expected_{self.counts_name_}")
 
-        levels = design.level_table(df, codes, expo, y)
+        levels = design.training_level_table()  # the sums of Design.learn on this table
         self.zero_levels_ = {s.name: list(s.zero_levels) for s in design.specs if s.zero_levels}
         self.merged_levels_ = {s.name: dict(s.merged) for s in design.specs if s.merged}
         self.relativities_ = self._relativities(levels, df, codes, y, expo, zero, pi_all)
