@@ -75,10 +75,11 @@ SM_COST = (0.007, 8e-9)    # seconds: fixed, per row x design column^2
 GLUM_COST = (0.018, 2e-7)  # seconds: fixed, per row x (rating factor + 1)
 NEWTON_COST = (0.001, 2.5e-9)  # seconds: fixed, per row x design column^2 (own dense Newton)
 # the own Poisson Newton on the categorical (tabmat) design: one thread, X'WX by tabmat's
-# sandwich (one pass over the rows per pair of factors), two or three of them after the
-# marginal-totals start (0.05 s at 1e5 rows x 8 factors, 0.46 s at 1e6 on the benchmark's table)
-# seconds: fixed, then per (rating factor + 1)^2 (tabmat calls) and per row x (factor + 1)^2
-NEWTON_CATEGORICAL_COST = (0.005, 5e-4, 6e-9)
+# sandwich (one pass over the rows per pair of factors), one to four of them after the
+# marginal-totals start (whole fit 0.015 s at 1e4 rows x 8 factors, 0.06 s at 1e5, ~0.45 s at
+# 1e6 on the benchmark's table); seconds: fixed, then per (rating factor + 1)^2 (tabmat calls)
+# and per row x (rating factor + 1)^2
+NEWTON_CATEGORICAL_COST = (0.005, 1e-4, 5e-9)
 # the dense Newton holds the design and one weighted copy: at most this many entries each
 NEWTON_MAX_ENTRIES = 5_000_000
 # seconds to import glum (with tabmat and scikit-learn) once numpy, pandas and scipy are loaded:
@@ -381,6 +382,7 @@ class FrequencyGLM:
             engine == "newton" and self.family == "poisson" and newton_design(
                 n_cells, design.n_columns, len(self.factors),
                 imported="tabmat" in sys.modules)[0] == "categorical")
+        self._design_kind = "categorical" if categorical else "dense"  # benchmarks read it
         if categorical:
             Xt = design.tabmat(df, codes, rows=sel) if design.specs else None
             try:
