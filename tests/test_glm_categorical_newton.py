@@ -40,6 +40,15 @@ def table(n, seed, levels=(4, 6, 3), numeric=False):
     return df
 
 
+def factor_columns(df):
+    return [c for c in df.columns if c.startswith("f") or c == "x"]
+
+
+#: seeds and level counts of random tables, with or without a numeric factor
+TABLES = (st.integers(0, 10_000), st.lists(st.integers(2, 6), min_size=1, max_size=4),
+          st.booleans())
+
+
 def designs(df, factors, counts=True):
     """The learned design, codes, counts, offset and the level codes of the marginal totals;
     ``counts=False``: no level is set aside for having no event."""
@@ -56,12 +65,10 @@ def loglik(X, beta, y, off):
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 10_000), st.lists(st.integers(2, 7), min_size=1, max_size=4),
-       st.booleans())
+@given(*TABLES)
 def test_information_from_categorical_blocks_equals_the_dense_product(seed, levels, numeric):
     df = table(300, seed, tuple(levels), numeric)
-    factors = [c for c in df.columns if c.startswith("f") or c == "x"]
-    d, codes = designs(df, factors, counts=False)[:2]
+    d, codes = designs(df, factor_columns(df), counts=False)[:2]
     X = d.dense(df, codes)
     w = np.random.default_rng(seed).gamma(1.0, 1.0, len(df))
     info = _information(d.tabmat(df, codes), w, len(df))
@@ -69,13 +76,11 @@ def test_information_from_categorical_blocks_equals_the_dense_product(seed, leve
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 10_000), st.lists(st.integers(2, 6), min_size=1, max_size=3),
-       st.booleans())
+@given(*TABLES)
 def test_categorical_newton_equals_the_dense_newton(seed, levels, numeric):
     df = table(600, seed, tuple(levels), numeric)
-    factors = [c for c in df.columns if c.startswith("f") or c == "x"]
     try:
-        d, codes, y, off, level_codes = designs(df, factors)
+        d, codes, y, off, level_codes = designs(df, factor_columns(df))
     except ValidationError:  # a level without any event: that is the dense path's test
         return
     dense = fit_poisson_newton(d.dense(df, codes), y, off)
