@@ -160,6 +160,24 @@ def test_frequency_glm_on_the_categorical_design_equals_statsmodels(categorical_
     assert m.pearson_chi2_ == pytest.approx(ref.pearson_chi2, rel=1e-9)
 
 
+def test_categorical_design_on_cells_and_without_zero_level_rows(categorical_newton):
+    # few distinct design rows: the fit runs on summed cells; a level without any accident is set
+    # aside (its rows leave the fit): the estimates are statsmodels' on the remaining rows
+    df = table(8000, 4, (3, 5))
+    df.loc[df["f1"] == "L4", "accidents"] = 0
+    with pytest.warns(frequency_glm.SparseLevelWarning):
+        m = FrequencyGLM("poisson", ["f0", "f1"], engine="newton").fit(df)
+    assert m._design_kind == "categorical" and m._fitted_cells == 12
+    keep = (df["f1"] != "L4").to_numpy()
+    ref = sm.GLM(df["accidents"].to_numpy(float)[keep], m._design.dense(df)[keep],
+                 family=sm.families.Poisson(),
+                 offset=np.log(df["exposure"].to_numpy()[keep])).fit(tol=1e-12,
+                                                                     tol_criterion="params")
+    np.testing.assert_allclose(m.coef_.to_numpy(), ref.params, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(m.bse_.to_numpy(), ref.bse, rtol=1e-6)
+    assert m.relativities_.set_index("level").loc["L4", "relativity"] == 0.0
+
+
 def test_frequency_glm_categorical_and_dense_newton_agree(categorical_newton, monkeypatch):
     df = table(2000, 9, (5, 4))
     a = FrequencyGLM("poisson", ["f0", "f1"], engine="newton").fit(df)

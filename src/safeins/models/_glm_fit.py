@@ -6,7 +6,9 @@ All engines reach the same maximum-likelihood estimate:
   and ``statsmodels`` zero-inflated models; its covariance is the inference.
 * ``newton``: Newton-Raphson with step halving on a dense design, for Poisson only (the
   log-likelihood is concave, so the halved steps always reach the optimum); no third-party
-  import, the cheapest engine for narrow designs and for tables summed to factor cells. NB2
+  import, the cheapest engine for narrow designs and for tables summed to factor cells. For large
+  tables the same iterations run on a tabmat design (:func:`fit_poisson_categorical`), started by
+  sweeps of marginal totals and stopped by Newton's quadratic convergence. NB2
   (joint in beta and log alpha) and the zero-inflated families have their own Newton with the
   analytic Hessian in :mod:`safeins.models._zero_inflated`.
 * ``glum``: glum's IRLS on a tabmat design (never dense dummies), then Newton steps with the exact

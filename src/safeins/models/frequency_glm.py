@@ -4,8 +4,9 @@
 offset (each row's exposure is its sector's exposure base for the year), treatment coding with the
 level with the most enterprise-years of each factor as base, and Wald confidence intervals for
 every relativity.
-statsmodels provides the inference on small and medium data; glum (the optional extra
-``safeins[glm]``) fits large tables on a categorical design and gives the same relativities.
+safeins' own Newton-Raphson fits Poisson models on dense dummies or, for large tables, on tabmat's
+categorical design (the optional extra ``safeins[glm]``, which also brings glum); statsmodels and
+glum are the other engines, with the same relativities.
 
 Model comparison (:func:`compare_frequency_models`), ordered Lorenz curves and Gini indices
 (:func:`lorenz_curve`, :func:`gini`) live in :mod:`safeins.models.glm_compare`, which builds on this
@@ -201,11 +202,12 @@ class FrequencyGLM:
         (rows) that has events: exposure in different units cannot be added up.
     engine : {"auto", "statsmodels", "glum", "newton"}
         ``newton`` is safeins' own Newton-Raphson on a dense design (Poisson, NB2 with estimated
-        alpha, ZIP and ZINB, no third-party import; analytic Hessians). ``auto`` picks
+        alpha, ZIP and ZINB, no third-party import; analytic Hessians); Poisson also on tabmat's
+        categorical design when that is predicted cheaper (:func:`newton_design`). ``auto`` picks
         ``newton`` for ZIP and ZINB, and for NB2 designs of at most 5 million entries; by
-        predicted fit time (:func:`predicted_seconds`),
-        ``newton`` for Poisson designs of at most 5 million entries, else glum when it is
-        installed and predicted faster (Poisson and NB2), else statsmodels. Poisson fits run on
+        predicted fit time (:func:`predicted_seconds`), ``newton`` for Poisson when it is
+        predicted faster than glum, else glum when it is installed and predicted faster than
+        statsmodels (Poisson and NB2), else statsmodels. Poisson fits run on
         the summed counts and exposures of rows with identical factor values (exact: the
         estimates and covariance equal the fit on the rows; statistics stay per row).
     alpha : float, optional
