@@ -536,15 +536,16 @@ def test_auto_engine_is_the_one_with_the_smaller_predicted_cost():
     fixed = FrequencyGLM("negbin", ["sector", "region", "size_band"], alpha=0.5)
     assert fixed._pick_engine(300, 26, 3) == "statsmodels"  # start-up cost dominates
     assert fixed._pick_engine(2_000, 126, 8) == "glum"  # dense dummies: rows x columns^2
-    # Poisson: the own dense Newton where it is predicted cheaper (glum's import counted when
-    # glum is not loaded yet), never above NEWTON_MAX_ENTRIES design entries
+    # Poisson: the own Newton (dense, or on the categorical design for large tables) where it is
+    # predicted cheaper (glum's and tabmat's imports counted when they are not loaded yet)
     assert poisson._pick_engine(300, 26, 3) == "newton"
-    assert poisson._pick_engine(10**6, 126, 8) == "glum"
+    assert poisson._pick_engine(10**6, 126, 8) == "newton"  # categorical: measured 2x glum
     import sys
 
     loaded = "glum" in sys.modules
+    tabmat = "tabmat" in sys.modules
     for n, cols, k in [(2_000, 126, 8), (26_000, 35, 7), (100_000, 26, 3)]:
-        cheaper = (predicted_seconds("newton", n, cols, k)
+        cheaper = (predicted_seconds("newton", n, cols, k, imported=tabmat)
                    < predicted_seconds("glum", n, cols, k, imported=loaded))
         assert poisson._pick_engine(n, cols, k) == ("newton" if cheaper else "glum")
     # zero-inflated: the own Newton with the analytic Hessian at every size

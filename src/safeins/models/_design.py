@@ -49,6 +49,8 @@ __all__ = ["OTHER_LEVEL", "Design", "FactorSpec"]
 OTHER_LEVEL = "(other)"
 INTERCEPT = "(intercept)"
 
+_LEVEL_COLUMNS = ["factor", "level", "exposure", "n_obs", "counts", "is_base"]
+
 # codes of rows whose level carries no column
 ZERO_CODE = -2  # a level with no event in training: expected count 0
 
@@ -111,6 +113,8 @@ class Design:
     def __init__(self, specs: list[FactorSpec], what: str):
         self.specs = specs
         self.what = what
+        # the level_table of the training table, from the sums learn() computed anyway
+        self._training_levels: list[tuple] | None = None
 
     # ------------------------------------------------------------------ learning
     @classmethod
@@ -125,16 +129,18 @@ class Design:
         base_levels: str | Mapping[str, object] = "most_exposed",
         min_level_exposure: float | None = None,
         what: str = "design",
-        rank: np.ndarray | None = None,
+        rank: np.ndarray | str | None = None,
     ) -> Design:
         """Learn levels, bases and bins of ``factors`` from ``df``.
 
         ``weight`` (exposure, or claim counts for severity) ranks levels for the base choice and
         for ``min_level_exposure``; ``counts`` (events per row) finds zero-event levels, which
         cannot be the base and get relativity 0. ``rank`` (default ``weight``) replaces ``weight``
-        for choosing the base level and the quantile bins: the frequency GLM passes one per row
-        (enterprise-years), because exposure in different units (workers, yuan, vessels) cannot be
-        added up. Every problem is reported in one ValidationError.
+        for choosing the base level and the quantile bins: the frequency GLM passes ``"rows"``
+        (one per row: enterprise-years), because exposure in different units (workers, yuan,
+        vessels) cannot be added up. Every problem is reported in one ValidationError. With
+        ``counts``, :meth:`training_level_table` is the :meth:`level_table` of ``df`` without
+        another pass over its rows.
         """
         p = Problems(what)
         numeric = dict(numeric or {})
@@ -164,21 +170,33 @@ class Design:
                   rule="a finite number >= 0, or None")
         p.raise_if_any()
 
+        by_row = isinstance(rank, str) and rank == "rows"
+        if isinstance(rank, str) and not by_row:
+            raise ValueError(f"rank must be an array, 'rows' or None, not {rank!r}")
         rank = weight if rank is None else rank
         specs = []
         for f in factors:
-            spec = cls._learn_one(df[f], f, numeric.get(f), rank, p)
+            spec = cls._learn_one(df[f], f, numeric.get(f),
+                                  np.ones(len(df)) if by_row else rank, p)
             if spec is not None:
                 specs.append(spec)
         p.raise_if_any()
 
+        table: list[tuple] = []
         for spec in specs:
             if spec.is_categorical:
                 user_base = base_levels.get(spec.name) if isinstance(base_levels, Mapping) else None
-                cls._choose_levels(df[spec.name], spec, weight, counts, user_base,
-                                   min_level_exposure, p, rank=rank)
+                table += cls._choose_levels(df[spec.name], spec, weight, counts, user_base,
+                                            min_level_exposure, p,
+                                            rank="rows" if by_row else rank) or []
+            else:
+                table.append((spec.name, cls._unit_label(spec), float(weight.sum()), len(df),
+                              float(counts.sum()) if counts is not None else np.nan, False))
         p.raise_if_any()
-        return cls(specs, what)
+        design = cls(specs, what)
+        if counts is not None:
+            design._training_levels = table
+        return design
 
     @staticmethod
     def _learn_one(s: pd.Series, name: str, how, weight: np.ndarray, p: Problems):
@@ -286,11 +304,13 @@ class Design:
         cnt = (np.bincount(inv, weights=counts, minlength=len(uniq))
                if counts is not None else np.ones(len(uniq)))
         nrow = np.bincount(inv, minlength=len(uniq))
-        size = expo if rank is None else np.bincount(inv, weights=rank, minlength=len(uniq))
+        size = (expo if rank is None else nrow if isinstance(rank, str)  # "rows"
+                else np.bincount(inv, weights=rank, minlength=len(uniq)))
         uniq = [u for u, k in zip(uniq, nrow, strict=True) if k > 0]
-        expo, cnt, size = expo[nrow > 0], cnt[nrow > 0], size[nrow > 0]
+        expo, cnt, size, nrow = expo[nrow > 0], cnt[nrow > 0], size[nrow > 0], nrow[nrow > 0]
         stats = {str(u): (e, c) for u, e, c in zip(uniq, expo, cnt, strict=True)}
         sizes = {str(u): w for u, w in zip(uniq, size, strict=True)}
+        n_rows = {str(u): int(k) for u, k in zip(uniq, nrow, strict=True)}
         present = [lev for lev in order if lev in stats]
 
         if min_level_exposure:
@@ -304,6 +324,7 @@ class Design:
                 present = [lev for lev in present if lev not in small] + [OTHER_LEVEL]
                 stats[OTHER_LEVEL] = (e, c)
                 sizes[OTHER_LEVEL] = sum(sizes[lev] for lev in small)
+                n_rows[OTHER_LEVEL] = sum(n_rows[lev] for lev in small)
 
         if len(present) < 2:
             p.add(column=spec.name, value=present,
@@ -329,6 +350,9 @@ class Design:
         spec.zero_levels = [lev for lev in present if lev != base and stats[lev][1] <= 0]
         spec.levels = [base] + [lev for lev in present
                                 if lev != base and lev not in spec.zero_levels]
+        # the rows of level_table on this table, in its order
+        return [(spec.name, lev, stats[lev][0], n_rows[lev], stats[lev][1], lev == base)
+                for lev in [*spec.levels, *spec.zero_levels]]
 
     # ------------------------------------------------------------------ coding
     @property
@@ -483,6 +507,20 @@ class Design:
             return None
         return blocks[0] if len(blocks) == 1 else tabmat.SplitMatrix(blocks)
 
+    def training_level_table(self) -> pd.DataFrame | None:
+        """:meth:`level_table` of the table :meth:`learn` learned from, with its weight and counts
+        (None when learned without counts), from the sums that choosing the levels took.
+
+        >>> df = pd.DataFrame({"s": ["a", "b", "a"], "y": [1, 2, 0]})
+        >>> d = Design.learn(df, ["s"], weight=np.array([1.0, 2.0, 3.0]), counts=df["y"].to_numpy())
+        >>> d.training_level_table().equals(d.level_table(df, d.codes(df), np.array([1.0, 2.0, 3.0]),
+        ...                                                df["y"].to_numpy()))
+        True
+        """
+        if self._training_levels is None:
+            return None
+        return pd.DataFrame(self._training_levels, columns=_LEVEL_COLUMNS)
+
     def level_table(self, df: pd.DataFrame, codes, weight: np.ndarray,
                     counts: np.ndarray | None) -> pd.DataFrame:
         """Per factor and level: weight (exposure), number of rows and events, base flag."""
@@ -511,8 +549,7 @@ class Design:
             else:
                 rows.append((spec.name, self._unit_label(spec), float(weight.sum()), n,
                              float(counts.sum()) if counts is not None else np.nan, False))
-        return pd.DataFrame(rows, columns=["factor", "level", "exposure", "n_obs", "counts",
-                                           "is_base"])
+        return pd.DataFrame(rows, columns=_LEVEL_COLUMNS)
 
     @staticmethod
     def level_mask(spec: FactorSpec, level, inv: np.ndarray, uniq) -> np.ndarray:
@@ -536,9 +573,11 @@ def linear_predictor(design: Design, codes: dict, beta: np.ndarray, n: int):
         if spec.is_categorical:
             k = len(spec.levels) - 1
             vals = np.concatenate([[0.0], beta[j:j + k]])
-            is_zero = c == ZERO_CODE
-            zero |= is_zero
-            eta += vals[np.where(is_zero, 0, c)]
+            if spec.zero_levels:  # only then can a row carry ZERO_CODE
+                is_zero = c == ZERO_CODE
+                zero |= is_zero
+                c = np.where(is_zero, 0, c)
+            eta += vals[c]
             j += k
         else:
             eta += beta[j] * c

@@ -6,7 +6,9 @@ All engines reach the same maximum-likelihood estimate:
   and ``statsmodels`` zero-inflated models; its covariance is the inference.
 * ``newton``: Newton-Raphson with step halving on a dense design, for Poisson only (the
   log-likelihood is concave, so the halved steps always reach the optimum); no third-party
-  import, the cheapest engine for narrow designs and for tables summed to factor cells. NB2
+  import, the cheapest engine for narrow designs and for tables summed to factor cells. For large
+  tables the same iterations run on a tabmat design (:func:`fit_poisson_categorical`), started by
+  sweeps of marginal totals and stopped by Newton's quadratic convergence. NB2
   (joint in beta and log alpha) and the zero-inflated families have their own Newton with the
   analytic Hessian in :mod:`safeins.models._zero_inflated`.
 * ``glum``: glum's IRLS on a tabmat design (never dense dummies), then Newton steps with the exact
@@ -45,6 +47,7 @@ special = lazy_module("scipy.special")
 __all__ = [
     "EngineFit",
     "fit_glum",
+    "fit_poisson_categorical",
     "fit_poisson_newton",
     "fit_statsmodels",
     "loglik_obs",
@@ -74,7 +77,16 @@ class EngineFit:
 # ---------------------------------------------------------------------- likelihoods
 def poisson_loglik_obs(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Poisson log-likelihood of each observation (with the ``-log y!`` term)."""
-    return special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
+    y, mu = np.asarray(y, dtype=float), np.asarray(mu, dtype=float)
+    if y.ndim != 1 or mu.shape != y.shape:
+        return special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
+    # most enterprise-years have no accident: their term is -mu exactly (the same operations
+    # give the same bits), so the logarithms run on the rows with events only
+    out = -mu
+    pos = np.flatnonzero(y)
+    yp, mp = y[pos], mu[pos]
+    out[pos] = special.xlogy(yp, mp) - mp - special.gammaln(yp + 1.0)
+    return out
 
 
 def nb_loglik_obs(y: np.ndarray, mu: np.ndarray, alpha: float) -> np.ndarray:
@@ -97,8 +109,18 @@ def loglik_obs(y, mu, alpha: float = 0.0, pi=None) -> np.ndarray:
 
 def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
     """Total Poisson deviance ``2 sum(y log(y/mu) - (y - mu))`` (inf when mu = 0 < y)."""
+    y, mu = np.asarray(y, dtype=float), np.asarray(mu, dtype=float)
+    if y.ndim != 1 or mu.shape != y.shape:
+        with np.errstate(divide="ignore"):
+            d = 2.0 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
+        return float(d.sum())
+    # rows without events contribute 2 mu exactly: the logarithms on the rows with events only,
+    # summed in the same order as the plain formula (the same bits)
+    d = 2.0 * mu
+    pos = np.flatnonzero(y)
+    yp, mp = y[pos], mu[pos]
     with np.errstate(divide="ignore"):
-        d = 2.0 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
+        d[pos] = 2.0 * (special.xlogy(yp, yp) - special.xlogy(yp, mp) - (yp - mp))
     return float(d.sum())
 
 
@@ -420,6 +442,132 @@ def _fit_glum(family, Xt, y, offset, what):
 
 
 # ---------------------------------------------------------------------- own Newton (Poisson)
+class _DenseOps:
+    """The design operations of the Newton iterations on a dense design (intercept column first)."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+
+    def eta(self, beta, offset):
+        return offset + self.X @ beta
+
+    def score(self, r):
+        return self.X.T @ r
+
+    def info(self, w):
+        return self.X.T @ (self.X * w[:, None])
+
+
+class _CategoricalOps:
+    """The same on a tabmat design without its intercept column (None: intercept only).
+
+    X'WX comes from tabmat's categorical sandwich (sums of the weights by pairs of levels), never
+    from dense dummies.
+    """
+
+    def __init__(self, Xt):
+        self.Xt = Xt
+
+    def eta(self, beta, offset):
+        return _eta(self.Xt, beta, offset)
+
+    def score(self, r):
+        return _score(self.Xt, r)
+
+    def info(self, w):
+        return _information(self.Xt, w, len(w))
+
+
+def _marginal_totals_start(beta, mu, y, level_codes, max_sweeps=8):
+    """Block coordinate ascent from ``beta`` (updated in place) by the method of marginal totals.
+
+    Given the other coefficients, the Poisson likelihood of one categorical factor's levels is
+    maximised in closed form by scaling each level's fitted total to its observed total
+    (Bailey's marginal totals), so a sweep over the factors never lowers the likelihood. A sweep
+    costs one bincount and one gather per factor, a fraction of one X'WX. Sweeps continue while
+    they converge fast: they stop when the largest change of a sweep is below 1e-6 (while each
+    sweep shrinks the change by 4 or more, the estimate is then within ~3e-7 of the optimum and
+    the Newton iterations end after one step) or shrank by less than a factor 4 from the sweep
+    before
+    (correlated factors: Newton's quadratic convergence does better), or after ``max_sweeps``.
+    ``level_codes``: per factor in the design's column order, ``(codes, number of levels)`` with
+    code 0 the base, or None for a numeric factor (one column, left at its value). ``mu``: the
+    fitted means at ``beta``. Returns the number of sweeps; 0 (``beta`` untouched) when a level
+    has no event or no fitted mean.
+    """
+    observed = [None if lc is None else np.bincount(lc[0], weights=y, minlength=lc[1])
+                for lc in level_codes]
+    if any(o is not None and np.any(o <= 0) for o in observed):
+        return 0
+    new, m = beta.copy(), mu.copy()
+    last, sweeps = np.inf, 0
+    while sweeps < max_sweeps:
+        j, change, sweeps = 1, 0.0, sweeps + 1
+        for lc, obs in zip(level_codes, observed, strict=True):
+            if lc is None:
+                j += 1
+                continue
+            fitted = np.bincount(lc[0], weights=m, minlength=lc[1])
+            if not np.all(np.isfinite(fitted) & (fitted > 0)):
+                return 0
+            delta = np.log(obs / fitted)
+            new[0] += delta[0]  # the base level's change moves the intercept
+            new[j:j + lc[1] - 1] += delta[1:] - delta[0]
+            m *= np.exp(delta)[lc[0]]
+            j += lc[1] - 1
+            change = max(change, float(np.max(np.abs(delta))))
+        if change < 1e-6 or change > last / 4:
+            break
+        last = change
+    beta[:] = new
+    return sweeps
+
+
+def _poisson_newton(ops, y, offset, beta, what, max_steps, quadratic_stop):
+    """Newton-Raphson with step halving for the Poisson log-link GLM from ``beta``.
+
+    Stops when the largest step is below 1e-10 on the log scale, with the information at the
+    estimate. ``quadratic_stop``: a full step below 1e-6 taken with the information at its own
+    start also stops (Newton converges quadratically: the estimate is then within ~1e-12 of the
+    optimum, one pass over the rows less); the covariance is then the inverse information at
+    the start of that step, exact to about the step's size relative (~1e-7).
+    """
+    eta = ops.eta(beta, offset)
+    mu = np.exp(eta)
+    ll = float(y @ eta - mu.sum())  # the log-likelihood without its constant -sum log y!
+    size = np.inf
+    for it in range(1, max_steps + 1):
+        info = ops.info(mu)
+        step = np.linalg.solve(info, ops.score(y - mu))
+        t = 1.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            while True:
+                eta_new = ops.eta(beta + t * step, offset)
+                mu_new = np.exp(eta_new)
+                ll_new = float(y @ eta_new - mu_new.sum())
+                # equality within rounding counts as no loss: near the optimum ll is flat
+                if (np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll)) or t < 1e-10:
+                    break
+                t /= 2
+        if not np.isfinite(ll_new):
+            break
+        beta, mu, ll = beta + t * step, mu_new, ll_new
+        size = float(np.max(np.abs(t * step)))
+        if quadratic_stop and t == 1.0 and size < 1e-6:
+            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
+        if size < 1e-10:
+            info = ops.info(mu)
+            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
+    raise ConvergenceError(f"{what}: Newton-Raphson did not settle in {max_steps} steps "
+                           f"(last step {size:.2g})")
+
+
+def _intercept_start(y, offset, p):
+    beta = np.zeros(p)
+    beta[0] = math.log(y.sum() / np.exp(offset).sum())
+    return beta
+
+
 def fit_poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
                        what: str = "FrequencyGLM", max_steps: int = 100) -> EngineFit:
     """Poisson log-link GLM by Newton-Raphson on a dense design (intercept column first).
@@ -434,31 +582,33 @@ def fit_poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
     >>> np.round(np.exp(fit.beta), 6).tolist()  # rate 2 at level 0, relativity 4 / 2
     [2.0, 2.0]
     """
-    beta = np.zeros(X.shape[1])
-    beta[0] = math.log(y.sum() / np.exp(offset).sum())
-    eta = offset + X @ beta
-    mu = np.exp(eta)
-    ll = float(y @ eta - mu.sum())  # the log-likelihood without its constant -sum log y!
-    size = np.inf
-    for it in range(1, max_steps + 1):
-        info = X.T @ (X * mu[:, None])
-        step = np.linalg.solve(info, X.T @ (y - mu))
-        t = 1.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            while True:
-                eta_new = offset + X @ (beta + t * step)
-                mu_new = np.exp(eta_new)
-                ll_new = float(y @ eta_new - mu_new.sum())
-                # equality within rounding counts as no loss: near the optimum ll is flat
-                if (np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll)) or t < 1e-10:
-                    break
-                t /= 2
-        if not np.isfinite(ll_new):
-            break
-        beta, mu, ll = beta + t * step, mu_new, ll_new
-        size = float(np.max(np.abs(t * step)))
-        if size < 1e-10:
-            info = X.T @ (X * mu[:, None])
-            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
-    raise ConvergenceError(f"{what}: Newton-Raphson did not settle in {max_steps} steps "
-                           f"(last step {size:.2g})")
+    return _poisson_newton(_DenseOps(X), y, offset, _intercept_start(y, offset, X.shape[1]),
+                           what, max_steps, quadratic_stop=False)
+
+
+def fit_poisson_categorical(Xt, y: np.ndarray, offset: np.ndarray, *,
+                            level_codes: list | None = None, what: str = "FrequencyGLM",
+                            max_steps: int = 100) -> EngineFit:
+    """Poisson log-link GLM by Newton-Raphson on a tabmat design (no intercept column; None if
+    there is no factor), for tables too large for dense dummies.
+
+    The iterations of :func:`fit_poisson_newton` (step halving) with X'WX from tabmat's
+    categorical sandwich, on one thread (measured as fast as two on 1e5-1e6 rows, at half the
+    CPU). ``level_codes`` (see :func:`_marginal_totals_start`) lets sweeps of marginal totals
+    improve the intercept-only start. Stops at a full step below 1e-6 from a fresh information
+    (quadratic convergence: the estimate is within ~1e-12 of the optimum); the covariance is the
+    inverse of that information (the standard errors exact to ~1e-7 relative).
+
+    >>> import pandas as pd, tabmat
+    >>> cat = pd.Categorical.from_codes([0, 0, 1, 1], categories=["a", "b"])
+    >>> Xt = tabmat.CategoricalMatrix(cat, drop_first=True)
+    >>> fit = fit_poisson_categorical(Xt, np.array([1.0, 3.0, 4.0, 4.0]), np.zeros(4))
+    >>> np.round(np.exp(fit.beta), 6).tolist()  # rate 2 at level a, relativity 4 / 2
+    [2.0, 2.0]
+    """
+    with limit_threads(rows=1):
+        beta = _intercept_start(y, offset, 1 + (Xt.shape[1] if Xt is not None else 0))
+        if level_codes:
+            _marginal_totals_start(beta, np.exp(offset + beta[0]), y, level_codes)
+        return _poisson_newton(_CategoricalOps(Xt), y, offset, beta, what, max_steps,
+                               quadratic_stop=True)

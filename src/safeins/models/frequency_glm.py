@@ -4,8 +4,9 @@
 offset (each row's exposure is its sector's exposure base for the year), treatment coding with the
 level with the most enterprise-years of each factor as base, and Wald confidence intervals for
 every relativity.
-statsmodels provides the inference on small and medium data; glum (the optional extra
-``safeins[glm]``) fits large tables on a categorical design and gives the same relativities.
+safeins' own Newton-Raphson fits Poisson models on dense dummies or, for large tables, on tabmat's
+categorical design (the optional extra ``safeins[glm]``, which also brings glum); statsmodels and
+glum are the other engines, with the same relativities.
 
 Model comparison (:func:`compare_frequency_models`), ordered Lorenz curves and Gini indices
 (:func:`lorenz_curve`, :func:`gini`) live in :mod:`safeins.models.glm_compare`, which builds on this
@@ -45,6 +46,7 @@ from ._design import INTERCEPT, ZERO_CODE, Design, linear_predictor, wald_relati
 from ._glm_fit import (
     EngineFit,
     fit_glum,
+    fit_poisson_categorical,
     fit_poisson_newton,
     fit_statsmodels,
     loglik_obs,
@@ -73,18 +75,58 @@ ENGINES = ("auto", "statsmodels", "glum", "newton")
 SM_COST = (0.007, 8e-9)    # seconds: fixed, per row x design column^2
 GLUM_COST = (0.018, 2e-7)  # seconds: fixed, per row x (rating factor + 1)
 NEWTON_COST = (0.001, 2.5e-9)  # seconds: fixed, per row x design column^2 (own dense Newton)
+# the own Poisson Newton on the categorical (tabmat) design: one thread, X'WX by tabmat's
+# sandwich (one pass over the rows per pair of factors), one to four of them after the
+# marginal-totals start (whole fit 0.015 s at 1e4 rows x 8 factors, 0.06 s at 1e5, ~0.45 s at
+# 1e6 on the benchmark's table); seconds: fixed, then per (rating factor + 1)^2 (tabmat calls)
+# and per row x (rating factor + 1)^2
+NEWTON_CATEGORICAL_COST = (0.005, 1e-4, 5e-9)
 # the dense Newton holds the design and one weighted copy: at most this many entries each
 NEWTON_MAX_ENTRIES = 5_000_000
 # seconds to import glum (with tabmat and scikit-learn) once numpy, pandas and scipy are loaded:
 # 0.2-0.7 s measured on a shared 2-core machine; paid by the first glum fit of a process
 GLUM_IMPORT = 0.5
+# seconds to import tabmat alone (0.13 s measured): paid by the first categorical Newton fit
+TABMAT_IMPORT = 0.15
+
+
+def _tabmat_installed() -> bool:
+    # find_spec does not import: tabmat is loaded only by the fit that uses it
+    import importlib.util
+
+    return "tabmat" in sys.modules or importlib.util.find_spec("tabmat") is not None
+
+
+def newton_design(rows: int, columns: int, factors: int, *,
+                  imported: bool = True) -> tuple[str | None, float]:
+    """The design the own Poisson Newton runs on and its predicted CPU seconds.
+
+    ``"dense"`` (dummy columns; at most ``NEWTON_MAX_ENTRIES`` entries) or ``"categorical"``
+    (tabmat's categorical blocks, when tabmat is installed), whichever is predicted cheaper;
+    ``(None, inf)`` when neither fits. ``imported=False`` adds tabmat's import to the categorical.
+
+    >>> newton_design(2_000, 26, 3)[0], newton_design(1_000_000, 126, 8)[0]
+    ('dense', 'categorical')
+    """
+    best: tuple[str | None, float] = (None, math.inf)
+    if rows * columns <= NEWTON_MAX_ENTRIES:
+        best = ("dense", NEWTON_COST[0] + NEWTON_COST[1] * rows * columns**2)
+    if _tabmat_installed():
+        fixed, per_pair, per_row = NEWTON_CATEGORICAL_COST
+        t = (fixed + (per_pair + per_row * rows) * (factors + 1) ** 2
+             + (0.0 if imported else TABMAT_IMPORT))
+        if t < best[1]:
+            best = ("categorical", t)
+    return best
 
 
 def predicted_seconds(engine: str, rows: int, columns: int, factors: int, *,
                       imported: bool = True) -> float:
     """Predicted CPU seconds of a Poisson fit by ``engine`` (the cost model of ``auto``).
 
-    ``imported=False`` adds glum's one-off import time to a glum fit.
+    ``imported=False`` adds the one-off import of glum to a glum fit (of tabmat to a Newton fit
+    on the categorical design). ``"newton"`` is the cheaper of its two designs
+    (:func:`newton_design`).
 
     >>> predicted_seconds("glum", 100_000, 26, 3) < predicted_seconds("statsmodels", 100_000, 26, 3)
     True
@@ -94,7 +136,9 @@ def predicted_seconds(engine: str, rows: int, columns: int, factors: int, *,
     ...                                                                imported=False)
     True
     """
-    fixed, per = {"statsmodels": SM_COST, "newton": NEWTON_COST}.get(engine, GLUM_COST)
+    if engine == "newton":
+        return newton_design(rows, columns, factors, imported=imported)[1]
+    fixed, per = SM_COST if engine == "statsmodels" else GLUM_COST
     work = rows * (factors + 1) if engine == "glum" else rows * columns**2
     extra = GLUM_IMPORT if engine == "glum" and not imported else 0.0
     return fixed + per * work + extra
@@ -158,11 +202,12 @@ class FrequencyGLM:
         (rows) that has events: exposure in different units cannot be added up.
     engine : {"auto", "statsmodels", "glum", "newton"}
         ``newton`` is safeins' own Newton-Raphson on a dense design (Poisson, NB2 with estimated
-        alpha, ZIP and ZINB, no third-party import; analytic Hessians). ``auto`` picks
+        alpha, ZIP and ZINB, no third-party import; analytic Hessians); Poisson also on tabmat's
+        categorical design when that is predicted cheaper (:func:`newton_design`). ``auto`` picks
         ``newton`` for ZIP and ZINB, and for NB2 designs of at most 5 million entries; by
-        predicted fit time (:func:`predicted_seconds`),
-        ``newton`` for Poisson designs of at most 5 million entries, else glum when it is
-        installed and predicted faster (Poisson and NB2), else statsmodels. Poisson fits run on
+        predicted fit time (:func:`predicted_seconds`), ``newton`` for Poisson when it is
+        predicted faster than glum, else glum when it is installed and predicted faster than
+        statsmodels (Poisson and NB2), else statsmodels. Poisson fits run on
         the summed counts and exposures of rows with identical factor values (exact: the
         estimates and covariance equal the fit on the rows; statistics stay per row).
     alpha : float, optional
@@ -302,7 +347,7 @@ class FrequencyGLM:
         design = Design.learn(df, self.factors, weight=expo, counts=y, numeric=self.numeric,
                               base_levels=self.base_levels,
                               min_level_exposure=self.min_level_exposure, what=self._what,
-                              rank=np.ones(len(df)))
+                              rank="rows")
         codes = design.codes(df)
         zero = design.zero_rows(codes, len(df))
         fit_rows = ~zero
@@ -318,7 +363,7 @@ class FrequencyGLM:
                 "rows", n_fit, f"more rows than parameters ({n_par}) are needed")])
 
         rows = np.flatnonzero(fit_rows)
-        yf, ef = y[rows], expo[rows]
+        yf, ef = (y, expo) if len(rows) == len(df) else (y[rows], expo[rows])
         possible = math.prod(len(s.levels) for s in design.specs if s.is_categorical)
         if self.family == "poisson" and design.specs and possible <= 2 * len(rows):
             # counts and exposures summed over rows with one design row are sufficient for a
@@ -332,12 +377,25 @@ class FrequencyGLM:
                 ef = np.bincount(cell, weights=ef, minlength=len(first))
                 rows = rows[first]
         n_cells = self._fitted_cells = len(rows)  # rows the engine saw (benchmarks read it)
+        sel = None if n_cells == len(df) else rows  # all rows as they are: no copies of codes
         engine = self._pick_engine(n_cells, design.n_columns, len(self.factors))
         off = np.log(ef)
-        if engine == "glum":
-            Xt = design.tabmat(df, codes, rows=rows) if design.specs else None
+        categorical = engine == "glum" or (
+            engine == "newton" and self.family == "poisson" and newton_design(
+                n_cells, design.n_columns, len(self.factors),
+                imported="tabmat" in sys.modules)[0] == "categorical")
+        self._design_kind = "categorical" if categorical else "dense"  # benchmarks read it
+        if categorical:
+            Xt = design.tabmat(df, codes, rows=sel) if design.specs else None
             try:
-                res = self._fit_glum(Xt, yf, off)
+                if engine == "glum":
+                    res = self._fit_glum(Xt, yf, off)
+                else:
+                    res = fit_poisson_categorical(
+                        Xt, yf, off, what=self._what,
+                        level_codes=[(codes[s.name] if sel is None else codes[s.name][sel],
+                                      len(s.levels)) if s.is_categorical else None
+                                     for s in design.specs])
             except (np.linalg.LinAlgError, ConvergenceError):
                 self._check_rank(design, Xt=Xt, n=n_cells)  # an aliased design: name the columns
                 raise
@@ -345,7 +403,7 @@ class FrequencyGLM:
             # X'X): one X'WX less on large data than checking X'X first
             self._check_rank(design, gram=res.info)
         else:
-            X = design.dense(df, codes, rows=rows)
+            X = design.dense(df, codes, rows=sel)
             Z = start = None
             if self.family in ("zip", "zinb"):
                 Z = (zdesign.dense(df.loc[fit_rows]) if zdesign else np.ones((n_fit, 1)))
@@ -427,10 +485,11 @@ class FrequencyGLM:
             # than glum's alternation up to 100,000 rows x 36 columns (docs/models-glm.md)
             return "newton"
         # the prediction first: a small table never imports glum (seconds of imports); the dense
-        # Newton is always cheaper than statsmodels' IRLS on the same dense design
+        # Newton is always cheaper than statsmodels' IRLS on the same dense design, and the
+        # categorical one (large tables) measured 2x faster than glum itself
         if (self.engine == "auto" and self.family == "poisson"
-                and n * columns <= NEWTON_MAX_ENTRIES
-                and predicted_seconds("newton", n, columns, factors)
+                and predicted_seconds("newton", n, columns, factors,
+                                      imported="tabmat" in sys.modules)
                 < predicted_seconds("glum", n, columns, factors,
                                     imported="glum" in sys.modules)):
             return "newton"
@@ -453,7 +512,8 @@ class FrequencyGLM:
             return
         d = np.sqrt(np.diag(gram))
         corr = gram / np.outer(d, d)
-        w, v = np.linalg.eigh(corr)
+        with limit_threads(rows=1):  # p x p: a second BLAS thread on a busy machine stalls it
+            w, v = np.linalg.eigh(corr)
         if w[0] > 1e-10 * w[-1]:
             return
         cols = design.columns
@@ -553,7 +613,7 @@ class FrequencyGLM:
         self._total_y = float(y.sum())
         self.fitted_ = pd.Series(m, index=df.index, name=f"expected_{self.counts_name_}")
 
-        levels = design.level_table(df, codes, expo, y)
+        levels = design.training_level_table()  # the sums of Design.learn on this table
         self.zero_levels_ = {s.name: list(s.zero_levels) for s in design.specs if s.zero_levels}
         self.merged_levels_ = {s.name: dict(s.merged) for s in design.specs if s.merged}
         self.relativities_ = self._relativities(levels, df, codes, y, expo, zero, pi_all)
