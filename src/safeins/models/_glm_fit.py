@@ -529,8 +529,9 @@ def _poisson_newton(ops, y, offset, beta, what, max_steps, quadratic_stop):
     Stops when the largest step is below 1e-10 on the log scale, with the information at the
     estimate. ``quadratic_stop``: a full step below 1e-6 taken with the information at its own
     start also stops (Newton converges quadratically: the estimate is then within ~1e-12 of the
-    optimum, one pass over the rows less); the covariance is then the inverse information at
-    the start of that step, exact to about the step's size relative (~1e-7).
+    optimum, one Newton step less); the covariance is the inverse information at the estimate
+    either way (one more X'WX: the information at the step's start would make the standard errors
+    exact only to about the step's size, ~1e-7 relative).
     """
     eta = ops.eta(beta, offset)
     mu = np.exp(eta)
@@ -553,9 +554,7 @@ def _poisson_newton(ops, y, offset, beta, what, max_steps, quadratic_stop):
             break
         beta, mu, ll = beta + t * step, mu_new, ll_new
         size = float(np.max(np.abs(t * step)))
-        if quadratic_stop and t == 1.0 and size < 1e-6:
-            return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
-        if size < 1e-10:
+        if size < 1e-10 or (quadratic_stop and t == 1.0 and size < 1e-6):
             info = ops.info(mu)
             return EngineFit(beta, np.linalg.inv(info), n_iter=it, info=info)
     raise ConvergenceError(f"{what}: Newton-Raphson did not settle in {max_steps} steps "
@@ -597,7 +596,7 @@ def fit_poisson_categorical(Xt, y: np.ndarray, offset: np.ndarray, *,
     CPU). ``level_codes`` (see :func:`_marginal_totals_start`) lets sweeps of marginal totals
     improve the intercept-only start. Stops at a full step below 1e-6 from a fresh information
     (quadratic convergence: the estimate is within ~1e-12 of the optimum); the covariance is the
-    inverse of that information (the standard errors exact to ~1e-7 relative).
+    inverse information at the estimate.
 
     >>> import pandas as pd, tabmat
     >>> cat = pd.Categorical.from_codes([0, 0, 1, 1], categories=["a", "b"])
