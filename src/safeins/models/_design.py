@@ -190,8 +190,7 @@ class Design:
                                             min_level_exposure, p,
                                             rank="rows" if by_row else rank) or []
             else:
-                table.append((spec.name, cls._unit_label(spec), float(weight.sum()), len(df),
-                              float(counts.sum()) if counts is not None else np.nan, False))
+                table.append(cls._numeric_row(spec, weight, len(df), counts))
         p.raise_if_any()
         design = cls(specs, what)
         if counts is not None:
@@ -547,9 +546,14 @@ class Design:
                                      float(counts[m].sum()) if counts is not None else np.nan,
                                      False))
             else:
-                rows.append((spec.name, self._unit_label(spec), float(weight.sum()), n,
-                             float(counts.sum()) if counts is not None else np.nan, False))
+                rows.append(self._numeric_row(spec, weight, n, counts))
         return pd.DataFrame(rows, columns=_LEVEL_COLUMNS)
+
+    @classmethod
+    def _numeric_row(cls, spec: FactorSpec, weight: np.ndarray, n: int, counts) -> tuple:
+        """The level-table row of a numeric factor: one row for the whole table."""
+        return (spec.name, cls._unit_label(spec), float(weight.sum()), n,
+                float(counts.sum()) if counts is not None else np.nan, False)
 
     @staticmethod
     def level_mask(spec: FactorSpec, level, inv: np.ndarray, uniq) -> np.ndarray:
