@@ -127,10 +127,9 @@ def _find(keys, needles):
 
 def _lookup(keys, values, needles, default):
     """values at ``needles`` in sorted ``keys`` (``default`` where absent)."""
+    pos, hit = _find(keys, needles)
     if len(keys) == 0:
-        return np.broadcast_to(default, needles.shape).copy(), np.zeros(len(needles), dtype=bool)
-    pos = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
-    hit = keys[pos] == needles
+        return np.broadcast_to(default, needles.shape).copy(), hit
     return np.where(hit, values[pos], default), hit
 
 
@@ -240,15 +239,10 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
     track = np.asarray(eff.track, dtype=np.int64)
 
     B = book.base_premium
-    f0, Bf0, minimum = pre.f0, pre.Bf0, pre.minimum
+    f0, Bf0, minimum, mins, goal = pre.f0, pre.Bf0, pre.minimum, pre.mins, pre.goal
     T0 = float(Bf0.sum())
     sumB = float(B.sum())
-    # the minimum premium applies to the final premium, after floating and the off-balance
-    mins = book.min_premium if book.min_premium is not None and np.any(book.min_premium > 0) else None
-    if mins is not None:
-        goal = float(np.maximum(B, mins).sum())
-    sec_Bf0 = np.bincount(book.sector, Bf0, minlength=S)
-    sec_P1 = np.bincount(book.sector, book.premium_year1, minlength=S)
+    sec_Bf0, sec_P1 = pre.sec_Bf0, pre.sec_P1
     rec = _empty_record()
     cr_keys = np.zeros(0, np.int64)
     cr_grade = np.zeros(0, np.int64)
@@ -462,9 +456,17 @@ class _Prepared:
         z = np.zeros(n, np.int64)
         self.f0 = fl.factor(np.arange(n), z, z, z, book.credit)
         self.Bf0 = book.base_premium * self.f0
+        S = len(book.sectors)
+        self.sec_Bf0 = np.bincount(book.sector, self.Bf0, minlength=S)
+        self.sec_P1 = np.bincount(book.sector, book.premium_year1, minlength=S)
+        # the minimum premium applies to the final premium, after floating and the off-balance;
+        # the revenue-neutral goal is then the sum of the base premiums raised to their minimums
         mins = book.min_premium
-        self.minimum = (MinimumPremium(self.Bf0, mins, book.sector, len(book.sectors))
-                        if mins is not None and np.any(mins > 0) else None)
+        self.mins = mins if mins is not None and np.any(mins > 0) else None
+        self.minimum = self.goal = None
+        if self.mins is not None:
+            self.minimum = MinimumPremium(self.Bf0, self.mins, book.sector, S)
+            self.goal = float(np.maximum(book.base_premium, self.mins).sum())
         self.ptab = None
         if self.minimum is not None:   # one row per enterprise for the compiled repricing
             self.ptab = np.ascontiguousarray(np.column_stack(
