@@ -136,6 +136,7 @@ _EXPORTS: dict[str, str] = {
     "StressResult": "safeins.stress",
     "Comparison": "safeins.stress",
     "SimulationResult": "safeins.simulation",
+    "free_workspaces": "safeins.simulation",
 }
 
 # modules reachable as attributes under a short name: si.sectors is safeins.domain.sectors,

@@ -393,7 +393,8 @@ def free_workspaces() -> int:
     """Release the workspaces kept for later runs; returns the bytes freed (about 50 MB per thread
     after a Ningbo-scale run: 78,200 enterprises, ~6,800 candidate accidents a simulation-year).
 
-    >>> free_workspaces() >= 0
+    >>> import safeins as si
+    >>> si.free_workspaces() >= 0
     True
     """
     with _SPARE_LOCK:
