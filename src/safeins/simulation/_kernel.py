@@ -5,10 +5,11 @@ run asks for the numba kernel (``kernel="numba"``, or ``"auto"`` when numba is i
 ``import safeins`` and every other part of the library never load numba.
 
 The kernel does, candidate by candidate, what :func:`safeins.simulation.engine._accidents_numpy` does
-in about thirty vectorised passes, from the same random numbers, drawn by numpy in bulk before
-the call (numpy's bulk draws are the fastest there are: they are the benchmark's floor): the
-exponential spacings of the positions from the ``_ACCIDENTS`` stream (simulation after
-simulation, ``counts[s] + 1`` each) and one uniform per candidate from the ``_BANK`` stream.
+in about thirty vectorised passes, from the same random numbers: the exponential spacings of the
+positions, drawn by numpy in bulk before the call from the ``_ACCIDENTS`` stream (simulation after
+simulation, ``counts[s] + 1`` each), and one uniform per candidate from the ``_BANK`` stream, an
+SFC64 generator stepped here (:func:`sfc64_next`, numpy's SFC64 step: the numpy twin draws the same
+numbers with ``np.random.SFC64``), which spares writing and reading them back from memory.
 Sums run in the same order as numpy's ``bincount`` (accident order), so both kernels give the same
 numbers (tests/test_simulation.py checks that they agree). The kernels release the GIL
 (``nogil=True``): the engine runs blocks of simulations in threads (``run_blocks``).
@@ -22,22 +23,59 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["accidents", "min_premium", "reprice"]
+__all__ = ["accidents", "min_premium", "reprice", "sfc64_next", "sfc64_uniforms"]
+
+
+#: 2**-53: a 64-bit output's top 53 bits times this is a uniform on [0, 1), as numpy's ``random()``
+INV53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sfc64_next(st):   # pragma: no cover - compiled
+    """The next 64-bit output of the SFC64 generator whose state (a, b, c, counter) is ``st``, updated
+    in place: numpy's ``SFC64`` step (Chris Doty-Humphrey's Small Fast Counting generator), so the
+    stream equals ``np.random.SFC64(...).random_raw()`` from the same state (tests check it)."""
+    a, b, c, w = st[0], st[1], st[2], st[3]
+    out = a + b + w
+    st[3] = w + np.uint64(1)
+    st[0] = b ^ (b >> np.uint64(11))
+    st[1] = c + (c << np.uint64(3))
+    st[2] = ((c << np.uint64(24)) | (c >> np.uint64(40))) + out
+    return out
 
 
 @njit(cache=True, nogil=True)
-def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab, btab,
-              bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim, min_deaths,
-              n_track, want_records, cells_acc, cells_dead, cells_paid, avoided, avoided_deaths,
-              xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
+def sfc64_uniforms(st, k):   # pragma: no cover - compiled
+    """``k`` uniforms on [0, 1) from the SFC64 state ``st`` (updated), as the accident step draws them.
+
+    >>> import numpy as np
+    >>> bg = np.random.SFC64(1)
+    >>> st = bg.state["state"]["state"].copy()
+    >>> bool(np.array_equal(sfc64_uniforms(st, 3), (bg.random_raw(3) >> 11) * 2.0**-53))
+    True
+    """
+    out = np.empty(k)
+    for i in range(k):
+        out[i] = float(sfc64_next(st) >> np.uint64(11)) * INV53
+    return out
+
+
+@njit(cache=True, nogil=True)
+def accidents(spacings, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt, bcode,
+              bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim,
+              min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid, avoided,
+              avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
               r_fatal):  # pragma: no cover - compiled; its twin in engine.py is the reference
     """Simulate the candidate accidents of one block-year; fills the output arrays in place and
     returns the number of records (enterprise-simulations with an accident) written.
 
-    Per enterprise, ``cum`` and three small tables hold what each loop reads (``engine.ENT_TABLES``);
-    ``btab`` holds one row per bank accident (``engine.BANK_COLUMNS``): a loop reads a row at a time
-    from tables small enough to stay in the cache, not ten arrays."""
-    n = len(cum)
+    The tables are those of ``engine._Year.tables``: per enterprise 16 bytes of placing and
+    thinning (``ctab``) and one code (``attr``: sector and limit class); the limits of a class
+    (``combos``); per bank accident its two amounts (``bamt``) and one code (``bcode``: deaths and
+    grade). Every simulation reads them in enterprise order, so their size, not the number of reads,
+    sets the cost: each is as small as the numbers allow. The bank uniforms are drawn here, from
+    ``bank_state`` (an SFC64 state, updated), one per candidate in order."""
+    n = len(ctab)
     last = n - 1
     m = len(guide)
     n_x = len(x_ent)
@@ -49,15 +87,14 @@ def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, t
     be = np.empty(cap + n_x, np.int64)
     bj = np.empty(cap + n_x, np.int64)     # bank row, or -1 - i for the i-th fixed accident
     bm = np.empty(cap, np.int64)           # bank rows of the candidates prevention removed
-    pe = np.empty(cap, np.int64)           # each candidate's enterprise, position, bank uniform
+    pe = np.empty(cap, np.int64)           # each candidate's enterprise and position
     px = np.empty(cap)
-    pu = np.empty(cap)
     bg = np.empty(cap + n_x, np.int64)
     bd = np.empty(cap + n_x, np.int64)
     ba = np.empty(cap + n_x)
+    fsize = float(bank_size)
     running = 0.0   # the cumulative sum of every spacing of the block, as numpy's cumsum
     p = 0           # next spacing
-    pb = 0          # next bank uniform
     n_rec = 0
     for s in range(len(counts)):
         c = counts[s]
@@ -74,13 +111,11 @@ def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, t
             b = int(u * m)
             pe[i] = guide[b if b < m else m - 1]
             px[i] = u * total
-            pu[i] = bank_u[pb]
-            pb += 1
         for i in range(c):
             ent = pe[i]
             x = px[i]
-            # a few steps (a bucket holds few interval ends) on ``cum``, eight enterprises a cache line
-            while ent < last and cum[ent] <= x:
+            # a few steps (a bucket holds few interval ends) on the interval ends
+            while ent < last and ctab[ent, 0] <= x:
                 ent += 1
             pe[i] = ent
         k = 0
@@ -88,8 +123,9 @@ def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, t
         n_miss = 0
         for i in range(c):
             ent = pe[i]
-            j = np.int64(ttab[ent, 1]) + np.int64(pu[i] * bank_size)
-            if thin and px[i] >= ttab[ent, 0]:
+            j = (attr[ent] >> 32) * bank_size + np.int64(
+                float(sfc64_next(bank_state) >> np.uint64(11)) * INV53 * fsize)
+            if thin and px[i] >= ctab[ent, 1]:
                 bm[n_miss] = j
                 n_miss += 1
                 continue
@@ -107,17 +143,16 @@ def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, t
         # ---- the bank rows: independent random reads, which the processor overlaps
         avoided[s] += n_miss
         for q in range(n_miss):
-            avoided_deaths[s] += btab[bm[q], 2]
+            avoided_deaths[s] += bcode[bm[q]] >> 2
         for q in range(k):
             j = bj[q]
             if j < 0:
                 bg[q], bd[q], ba[q] = x_grade[-1 - j], x_deaths[-1 - j], x_amount[-1 - j]
                 continue
-            ent = be[q]
-            a = btab[j, 0] + min(btab[j, 1], ltab[ent, 0])
-            if has_severity:
-                a *= ltab[ent, 2]
-            bg[q], bd[q], ba[q] = np.int64(btab[j, 3]), np.int64(btab[j, 2]), min(a, ltab[ent, 1])
+            cl = attr[be[q]] & 0xFFFFFFFF
+            code = bcode[j]
+            bg[q], bd[q] = code & 3, code >> 2
+            ba[q] = min((bamt[j, 0] + min(bamt[j, 1], combos[cl, 0])) * combos[cl, 2], combos[cl, 1])
         # ---- per enterprise: the annual aggregate, then the sums and next year's record
         k0 = 0
         while k0 < k:
@@ -127,9 +162,11 @@ def accidents(spacings, bank_u, counts, total, thin, has_severity, guide, cum, t
             while k1 < k and be[k1] == e:
                 tot += ba[k1]
                 k1 += 1
-            scale = gtab[e, 0] / tot if tot > gtab[e, 0] else 1.0
-            sec = np.int64(gtab[e, 1])
-            ti = np.int64(gtab[e, 2])
+            at = attr[e]
+            agg = combos[at & 0xFFFFFFFF, 3]
+            scale = agg / tot if tot > agg else 1.0
+            sec = at >> 32
+            ti = track[e] if n_track else -1
             level = 0
             worst_fatal = 0
             dead = 0
@@ -214,7 +251,7 @@ def min_premium(starts, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors,
 
 
 @njit(cache=True, nogil=True)
-def reprice(keys, level, count, deaths, credit, n, ptab, f_grade, f_count, f_deaths, f_credit,
+def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_count, f_deaths, f_credit,
             multiplicative, floor, cap, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out,
             c_out, prem_out, sec_out, g, g0, m, sec):  # pragma: no cover - compiled
     """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted): each
@@ -222,7 +259,9 @@ def reprice(keys, level, count, deaths, credit, n, ptab, f_grade, f_count, f_dea
     then :func:`min_premium`. Fills ``f_out`` (the factors) and the per-simulation outputs; ``g``,
     ``g0``, ``m`` and ``sec`` are work arrays of one item per record.
 
-    ``ptab`` has one row per enterprise (``engine.PRICE_COLUMNS``): a record reads one cache line."""
+    ``ptab`` has 16 bytes per enterprise, its base premium and price class, and ``pclass`` one row
+    per class (``engine.PRICE_COLUMNS``): each simulation's records read ``ptab`` in enterprise order,
+    so its size sets the cost."""
     r_n = len(keys)
     bs = len(c_out)
     starts = np.zeros(bs + 1, np.int64)
@@ -236,19 +275,21 @@ def reprice(keys, level, count, deaths, credit, n, ptab, f_grade, f_count, f_dea
             base += n
         e = keys[r] - base
         starts[s + 1] += 1
-        cr = np.int64(ptab[e, 1]) if len(credit) == 0 else credit[r]
+        cl = np.int64(ptab[e, 1])
+        cr = np.int64(pclass[cl, 1]) if len(credit) == 0 else credit[r]
         a0 = f_grade[level[r]]
         a1 = f_count[min(count[r], len(f_count) - 1)]
         a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
         a3 = f_credit[cr]
         if multiplicative:
-            raw = ptab[e, 0] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
+            raw = pclass[cl, 0] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
         else:
-            raw = 1.0 + ptab[e, 0] + a0 + a1 + a2 + a3
+            raw = 1.0 + pclass[cl, 0] + a0 + a1 + a2 + a3
         f = min(max(raw, floor), cap)
         f_out[r] = f
-        g[r] = ptab[e, 2] * f
-        g0[r], m[r], sec[r] = ptab[e, 3], ptab[e, 4], np.int64(ptab[e, 5])
+        g[r] = ptab[e, 0] * f
+        # the clean-record premium B f0, the same product as _Prepared.Bf0
+        g0[r], m[r], sec[r] = ptab[e, 0] * pclass[cl, 2], pclass[cl, 3], np.int64(pclass[cl, 4])
     for s in range(bs):
         starts[s + 1] += starts[s]
     min_premium(starts, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,

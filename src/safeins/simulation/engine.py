@@ -55,17 +55,20 @@ __all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "free_workspaces", "kernel_
 BLOCK = 50
 #: guide-table buckets per enterprise (more: fewer search steps, more memory)
 GUIDE = 4
-#: the per-enterprise tables of a year (``_Year.tables``), one per loop of the accident step, each
-#: small enough to stay in the processor's cache: placing and thinning (the thinning threshold, the
-#: sector's first bank row), the per-accident amount (rescue sub-limit, per-accident limit, severity
-#: factor) and the sums per enterprise (aggregate limit, sector, tracked index or -1)
-ENT_TABLES = {"ttab": ("threshold", "bank_base"), "ltab": ("rescue_limit", "per_accident_limit", "severity"),
-              "gtab": ("aggregate_limit", "sector", "track")}
-#: columns of the per-enterprise table of the compiled repricing (``_Prepared.ptab``): the static
-#: floating factor, base credit grade, base premium, clean-record premium, minimum premium, sector
-PRICE_COLUMNS = ("static", "credit", "base_premium", "clean_premium", "min_premium", "sector")
-#: columns of the bank table of a year: covered amount, rescue cost, deaths, grade code
-BANK_COLUMNS = ("covered", "rescue", "deaths", "grade")
+#: the tables of a year's accident step (``_Year.tables``). Every simulation reads the per-enterprise
+#: ones in enterprise order, touching nearly every cache line, so their size sets the cost: placing and
+#: thinning read 16 bytes an enterprise (``ctab``), the rest one code (``attr``) whose limit class
+#: indexes a small table of distinct limits (``combos``; a book has few: they follow headcounts)
+ENT_TABLES = {"ctab": ("interval_end", "threshold"), "attr": ("limit_class", "sector << 32"),
+              "combos": ("rescue_limit", "per_accident_limit", "severity", "aggregate_limit"),
+              "track": ("tracked index or -1",)}
+#: the tables of the compiled repricing (``_Prepared.ptab`` and ``pclass``): per enterprise its base
+#: premium and price class, and per class (distinct rows of the other columns) the static floating
+#: factor, base credit grade, clean-record factor f0, minimum premium and sector
+PRICE_COLUMNS = {"ptab": ("base_premium", "price_class"),
+                 "pclass": ("static", "credit", "clean_factor", "min_premium", "sector")}
+#: the bank tables of a year: the amounts (``bamt``) and one code (``bcode = deaths * 4 + grade``)
+BANK_COLUMNS = {"bamt": ("covered", "rescue"), "bcode": ("deaths * 4 + grade",)}
 #: the accident step: compiled with numba, vectorised numpy, or numba when it is installed
 KERNELS = ("auto", "numba", "numpy")
 _COUNTS, _ACCIDENTS, _BANK, _MIGRATION, _DRIFT, _DESTINATION = range(6)
@@ -143,7 +146,6 @@ class _Year:
         self.total = float(self.cum[-1]) if len(w) else 0.0
         self.thin = bool(np.any(eff.accept[y] < 1.0))
         self.severity = eff.severity[y]
-        self.has_severity = bool(np.any(eff.severity[y] != 1.0))
         self.covered = eff.covered[y]
         self.rescue = eff.rescue[y]
         # a guide table (Chen and Asau's indexed search): bucket k of GUIDE * n equal slices of
@@ -160,32 +162,32 @@ class _Year:
         self._tables = None
 
     def tables(self, spec: EngineSpec):
-        """(per-enterprise table, per-bank-accident table, the year's fixed accidents), built once.
-
-        Rows per enterprise (:data:`ENT_TABLES`) and per bank accident (:data:`BANK_COLUMNS`): the
-        accident step reads a row at a time, one cache line, not ten arrays."""
+        """The accident step's tables (:data:`ENT_TABLES`, :data:`BANK_COLUMNS`) and the year's
+        fixed accidents, built once: ``(ctab, attr, combos, track, bamt, bcode, extras)``."""
         if self._tables is None:
             y, book, bank = self.y, spec.book, spec.bank
             n = book.n
             ls = (1.0, 1.0, 1.0) if self.limit_scale is None else self.limit_scale
             pal, agg, rlim = (book.per_accident_limit * ls[0], book.aggregate_limit * ls[1],
                               book.rescue_limit * ls[2])
-            track_idx = np.full(n, -1.0)
+            track_idx = np.full(n, -1, np.int64)
             track_idx[np.asarray(self.track, dtype=np.int64)] = np.arange(len(self.track))
             # a candidate at x happens when x < thr: the start of its interval plus the accepted part
             thr = np.where(self.accept >= 1.0, np.inf, (self.cum - self.w) + self.w * self.accept)
-            ent_tabs = tuple(np.ascontiguousarray(np.column_stack(cols)) for cols in (
-                (thr, book.sector * float(bank.size)), (rlim, pal, self.severity),
-                (agg, book.sector.astype(float), track_idx)))
-            btab = np.column_stack([self.covered, self.rescue, bank.deaths.astype(float),
-                                    bank.grade.astype(float)])
+            ctab = np.ascontiguousarray(np.column_stack((self.cum, thr)))
+            # the limits an enterprise's accidents read, by class: exact values, each distinct row once
+            combos, cls = np.unique(np.column_stack((rlim, pal, self.severity, agg)), axis=0,
+                                    return_inverse=True)
+            attr = cls.reshape(-1).astype(np.int64) | (book.sector.astype(np.int64) << 32)
+            bamt = np.ascontiguousarray(np.column_stack((self.covered, self.rescue)))
+            bcode = (bank.deaths.astype(np.int64) * 4 + bank.grade.astype(np.int64)).astype(np.int32)
             # the year's fixed accidents, in enterprise order (stable: the scenario's order is kept)
             xs = sorted((e for e in self.extra if e[0] == y), key=lambda e: e[1])
             extras = (np.array([e[1] for e in xs], np.int64), np.array([e[4] for e in xs], np.int64),
                       np.array([e[2] for e in xs], np.int64),
                       np.array([min((e[5][y] + min(e[6][y], rlim[e[1]])) * self.severity[e[1]],
                                     pal[e[1]]) for e in xs], dtype=float))
-            self._tables = (*ent_tabs, np.ascontiguousarray(btab), extras)
+            self._tables = (ctab, attr, np.ascontiguousarray(combos), track_idx, bamt, bcode, extras)
         return self._tables
 
     def locate(self, u: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -277,7 +279,7 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
                 r_n = len(keys)
                 f = ws.get("factors", r_n)
                 c, prem, sec_prem = np.empty(bs), np.empty(bs), np.empty((bs, S))
-                kern.reprice(keys, level, count, deaths, credit, n, pre.ptab, fl.grade, fl.count,
+                kern.reprice(keys, level, count, deaths, credit, n, pre.ptab, pre.pclass, fl.grade, fl.count,
                              fl.deaths, fl.credit, fl.combine == "multiplicative", float(fl.floor),
                              float(fl.cap), minimum.all.b, minimum.all.cg, minimum.all.cm, *minimum.flat,
                              minimum.boff, S, goal, bool(fl.neutral), f, c, prem, sec_prem,
@@ -323,7 +325,7 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
         counts = rng.poisson(yr.total * size * shock)[:bs]
         cells, rec, fatal_level = _accidents(
             kern.accidents, spec, eff, yr, y, counts, _stream(seed_key, block, y, _ACCIDENTS),
-            _stream(seed_key, block, y, _BANK), tu, y + 1 < Y, out, ws)
+            _bank_state(seed_key, block, y), tu, y + 1 < Y, out, ws)
         n_acc, n_dead, paid = cells
         out["accidents"][:, y] = n_acc.sum(axis=(1, 2))
         out["deaths"][:, y] = n_dead.sum(axis=(1, 2))
@@ -468,11 +470,15 @@ class _Prepared:
         if self.mins is not None:
             self.minimum = MinimumPremium(self.Bf0, self.mins, book.sector, S)
             self.goal = float(np.maximum(book.base_premium, self.mins).sum())
-        self.ptab = None
-        if self.minimum is not None:   # one row per enterprise for the compiled repricing
-            self.ptab = np.ascontiguousarray(np.column_stack(
-                (np.broadcast_to(np.asarray(fl.static, float), (n,)), book.credit.astype(float),
-                 book.base_premium, self.minimum.g0, self.minimum.m, book.sector.astype(float))))
+        self.ptab = self.pclass = None
+        if self.minimum is not None:   # the compiled repricing's tables (PRICE_COLUMNS)
+            rows = np.column_stack((np.broadcast_to(np.asarray(fl.static, float), (n,)),
+                                    book.credit.astype(float), self.f0, self.mins,
+                                    book.sector.astype(float)))
+            pclass, cls = np.unique(rows, axis=0, return_inverse=True)
+            self.pclass = np.ascontiguousarray(pclass)
+            self.ptab = np.ascontiguousarray(np.column_stack((book.base_premium,
+                                                              cls.reshape(-1).astype(float))))
 
 
 _CACHE: dict = {}
@@ -493,12 +499,12 @@ def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
     return pre
 
 
-def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_records, out, ws):
+def _accidents(accidents, spec, eff, yr, y, counts, g_pos, bank_state, tu, want_records, out, ws):
     """Run the accident step of one block-year; returns the cells (accidents, deaths, paid by
     simulation x grade x sector), next year's records and each record's worst fatal grade level."""
     re = spec.reinsurance
     bs, S, T = len(counts), len(spec.book.sectors), len(eff.track)
-    ttab, ltab, gtab, btab, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
+    ctab, attr, combos, track, bamt, bcode, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
     cells = [np.zeros(bs * 4 * S) for _ in range(3)]
     per_sim = [np.zeros(bs) for _ in range(4)]   # avoided, avoided deaths, XL recovered, fatal
     tracked = np.zeros(bs * T)
@@ -506,15 +512,13 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_reco
     # this year's records, read when next year is priced: the workspace keeps two sets (by year)
     rec = [ws.get(f"records{y % 2}_{i}", cap, np.int64) for i in range(5)]
     n_cand = int(counts.sum())
-    # the random numbers, drawn in bulk into the workspace: the spacings of every simulation's
-    # candidates, one after the other, and one bank uniform per candidate
+    # the spacings of every simulation's candidates, one after the other, drawn in bulk into the
+    # workspace; the bank uniforms come from ``bank_state`` inside the step
     spacings = g_pos.standard_exponential(out=ws.get("spacings", n_cand + bs))
-    bank_u = g_bank.random(out=ws.get("bank_u", n_cand))
-    k = accidents(spacings, bank_u, counts, yr.total,
-                  yr.thin, yr.has_severity, yr.guide, yr.cum, ttab, ltab, gtab, btab, spec.bank.size,
-                  x_ent, x_grade, x_deaths, x_amount, float(tu), S, float(re.quota_share),
-                  float(re.xl_retention), float(re.xl_limit), int(spec.downgrade_min_deaths), T,
-                  bool(want_records), *cells, *per_sim, tracked, *rec)
+    k = accidents(spacings, bank_state, counts, yr.total, yr.thin, yr.guide, ctab, attr, combos, track,
+                  bamt, bcode, spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
+                  float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
+                  int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec)
     out["avoided_accidents"][:, y] = per_sim[0]
     out["avoided_deaths"][:, y] = per_sim[1]
     out["xl_recovery"][:, y] = per_sim[2]
@@ -524,34 +528,55 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, g_bank, tu, want_reco
     return ([c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k])
 
 
-def _accidents_numpy(spacings, bank_u, counts, total, thin, has_severity, guide, cum, ttab, ltab, gtab,
-                     btab, bank_size,
-                     x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim,
-                     min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid, avoided,
-                     avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
-                     r_fatal) -> int:
+def _bank_state(seed_key, block: int, year: int) -> np.ndarray:
+    """The SFC64 state (a, b, c, counter) of a block-year's bank uniforms, seeded as numpy seeds
+    ``np.random.SFC64`` from the stream's seed sequence."""
+    entropy, spawn = seed_key
+    ss = np.random.SeedSequence(entropy, spawn_key=(*spawn, block, year, _BANK))
+    return np.random.SFC64(ss).state["state"]["state"].copy()
+
+
+def _sfc64_uniforms_numpy(state: np.ndarray, k: int) -> np.ndarray:
+    """``k`` uniforms from an SFC64 state, drawn by numpy (``state`` is advanced past them): the
+    numbers the compiled step draws with ``_kernel.sfc64_next``.
+
+    >>> st = _bank_state((1, ()), 0, 0)
+    >>> u = _sfc64_uniforms_numpy(st, 3)
+    >>> bool(((0 <= u) & (u < 1)).all()), int(st[3]) > 3
+    (True, True)
+    """
+    bg = np.random.SFC64()
+    bg.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0, "uinteger": 0}
+    u = (bg.random_raw(k) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    state[:] = bg.state["state"]["state"]
+    return u
+
+
+def _accidents_numpy(spacings, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt,
+                     bcode, bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret,
+                     xl_lim, min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid,
+                     avoided, avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count,
+                     r_deaths, r_fatal) -> int:
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
     arguments, same random numbers in the same order, sums in the same order)."""
-    bs, n = len(counts), len(cum)
+    bs, n = len(counts), len(ctab)
     u, sim = _spaced_uniforms(spacings, counts)
-    ub = bank_u
+    ub = _sfc64_uniforms_numpy(bank_state, len(u))
     x = u * total
-    ent = _locate(cum, guide, u, x)
-    j = ttab[ent, 1].astype(np.int64) + (ub * bank_size).astype(np.int64)
+    ent = _locate(ctab[:, 0], guide, u, x)
+    j = (attr[ent] >> 32) * bank_size + (ub * bank_size).astype(np.int64)
     if thin:
         # the position of x inside its enterprise's interval is a fresh uniform: thinning
         # needs no third random number
-        miss = x >= ttab[ent, 0]
+        miss = x >= ctab[ent, 1]
         avoided += np.bincount(sim[miss], minlength=bs)
-        avoided_deaths += np.bincount(sim[miss], btab[j[miss], 2], minlength=bs)
+        avoided_deaths += np.bincount(sim[miss], bcode[j[miss]] >> 2, minlength=bs)
         happen = ~miss
         sim, ent, j = sim[happen], ent[happen], j[happen]
-    grade = btab[j, 3].astype(np.int64)
-    deaths = btab[j, 2].astype(np.int64)
-    amount = btab[j, 0] + np.minimum(btab[j, 1], ltab[ent, 0])
-    if has_severity:
-        amount *= ltab[ent, 2]
-    np.minimum(amount, ltab[ent, 1], out=amount)
+    grade = (bcode[j] & 3).astype(np.int64)
+    deaths = (bcode[j] >> 2).astype(np.int64)
+    lim = combos[attr[ent] & 0xFFFFFFFF]
+    amount = np.minimum((bamt[j, 0] + np.minimum(bamt[j, 1], lim[:, 0])) * lim[:, 2], lim[:, 1])
     if len(x_ent):   # each fixed accident after its enterprise's drawn ones, in every simulation
         k = len(x_ent)
         xs = np.repeat(np.arange(bs), k)
@@ -570,7 +595,7 @@ def _accidents_numpy(spacings, bank_u, counts, total, thin, has_severity, guide,
     group = np.cumsum(new) - 1
     # the annual aggregate limit per enterprise: its accidents scaled down together
     tot = np.bincount(group, amount)
-    cap = gtab[ent[starts], 0]
+    cap = combos[attr[ent[starts]] & 0xFFFFFFFF, 3]
     scale = np.ones(len(tot))
     over = tot > cap
     scale[over] = cap[over] / tot[over]
@@ -580,7 +605,7 @@ def _accidents_numpy(spacings, bank_u, counts, total, thin, has_severity, guide,
     if xl_lim > 0:
         xl_rec += np.bincount(sim, np.clip((1.0 - xl_q) * amount - xl_ret, 0.0, xl_lim), minlength=bs)
     # one key (simulation, grade, sector) gives every count by grade and by sector
-    cell = (sim * 4 + grade) * n_sectors + gtab[ent, 1].astype(np.int64)
+    cell = (sim * 4 + grade) * n_sectors + (attr[ent] >> 32)
     size = bs * 4 * n_sectors
     cells_acc += np.bincount(cell, minlength=size)
     cells_dead += np.bincount(cell, deaths, minlength=size)
@@ -588,7 +613,7 @@ def _accidents_numpy(spacings, bank_u, counts, total, thin, has_severity, guide,
     is_fatal = deaths >= min_deaths
     fatal += np.bincount(sim[is_fatal], minlength=bs)
     if n_track:
-        ti = gtab[ent, 2].astype(np.int64)
+        ti = track[ent]
         t = ti >= 0
         tracked += np.bincount(sim[t] * n_track + ti[t], amount[t], minlength=bs * n_track)
     if not want_records:

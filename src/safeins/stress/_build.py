@@ -81,6 +81,10 @@ class Prepared:
         p.check(mask.any(), column="book", value="(empty)", rule="the selection keeps no enterprise")
         p.raise_if_any()
         ids = frame.index[mask]
+        # the book in sector order (stable): the engine places each simulation's accidents in book
+        # order, and each picks its severity from its sector's part of the accident bank, so one
+        # sector's part stays in the processor's cache while that sector's accidents are placed
+        ids = ids[np.argsort(frame.loc[ids, "sector"].astype(str).to_numpy(), kind="stable")]
         pf = data.portfolio.frame.loc[ids]
         from ..domain.portfolio import AccidentHistory, HazardHistory, Portfolio
 
