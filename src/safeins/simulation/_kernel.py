@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["accidents", "min_premium", "reprice", "sfc64_next", "sfc64_uniforms"]
+__all__ = ["accidents", "reprice", "sfc64_next", "sfc64_uniforms"]
 
 
 #: 2**-53: a 64-bit output's top 53 bits times this is a uniform on [0, 1), as numpy's ``random()``
@@ -208,89 +208,189 @@ def _static_total(b, cg, cm, c):   # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def min_premium(starts, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
-                prem_out, sec_out):  # pragma: no cover - compiled
-    """Per simulation (records ``starts[s] .. starts[s+1]``; per record its floated premium ``g``,
-    clean-record premium ``g0``, minimum ``m`` and sector ``sec``): the revenue-neutral off-balance
-    factor with minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the
-    premium by sector (as ``MinimumPremium.totals``)."""
-    d_sec = np.zeros(n_sectors)
-    for s in range(len(starts) - 1):
-        r0, r1 = starts[s], starts[s + 1]
-        c = 1.0
-        if neutral:
-            moved = 0.0
-            for r in range(r0, r1):
-                moved += g[r] - g0[r]
-            c = goal / (cg[-1] + moved)
-            for _ in range(100):
-                total, slope = _static_total(b, cg, cm, c)
-                d_sum = 0.0
-                ds_sum = 0.0
-                for r in range(r0, r1):
-                    new, old = c * g[r], c * g0[r]
-                    d_sum += max(new, m[r]) - max(old, m[r])
-                    ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
-                gap = (total + d_sum) - goal
-                slope = slope + ds_sum
-                if abs(gap) <= 1e-13 * goal or not slope > 0:
-                    break
-                c = c - gap / slope
-        c_out[s] = c
-        d_sum = 0.0
-        d_sec[:] = 0.0
+def _offbalance(s, r0, r1, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
+                prem_out, sec_out, d_sec):  # pragma: no cover - compiled
+    """Simulation ``s`` (records ``r0 .. r1``; per record its floated premium ``g``, clean-record
+    premium ``g0``, minimum ``m`` and sector ``sec``): the revenue-neutral off-balance factor with
+    minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the premium by
+    sector (as ``MinimumPremium.totals``). ``d_sec`` is a work array of one item per sector."""
+    c = 1.0
+    if neutral:
+        moved = 0.0
         for r in range(r0, r1):
-            d = max(c * g[r], m[r]) - max(c * g0[r], m[r])
-            d_sum += d
-            d_sec[sec[r]] += d
-        prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
-        for k in range(n_sectors):
-            lo, hi = boff[k], boff[k + 1]
-            sec_out[s, k] = _static_total(sb[lo:hi], scg[lo + k:hi + k + 1], scm[lo + k:hi + k + 1],
-                                          c)[0] + d_sec[k]
+            moved += g[r] - g0[r]
+        c = goal / (cg[-1] + moved)
+        for _ in range(100):
+            total, slope = _static_total(b, cg, cm, c)
+            d_sum = 0.0
+            ds_sum = 0.0
+            for r in range(r0, r1):
+                new, old = c * g[r], c * g0[r]
+                d_sum += max(new, m[r]) - max(old, m[r])
+                ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
+            gap = (total + d_sum) - goal
+            slope = slope + ds_sum
+            if abs(gap) <= 1e-13 * goal or not slope > 0:
+                break
+            c = c - gap / slope
+    c_out[s] = c
+    d_sum = 0.0
+    d_sec[:] = 0.0
+    for r in range(r0, r1):
+        d = max(c * g[r], m[r]) - max(c * g0[r], m[r])
+        d_sum += d
+        d_sec[sec[r]] += d
+    prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
+    for k in range(n_sectors):
+        lo, hi = boff[k], boff[k + 1]
+        sec_out[s, k] = _static_total(sb[lo:hi], scg[lo + k:hi + k + 1], scm[lo + k:hi + k + 1],
+                                      c)[0] + d_sec[k]
+
+
+#: half-width of the bracket around the previous simulation's off-balance factor (relative) inside
+#: which :func:`reprice` treats most records as linear in the factor
+BRACKET = 0.01
+
+
+@njit(cache=True, nogil=True)
+def _offbalance_linear(s, r0, r1, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m,
+                       sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out,
+                       sec_out, d_sec):  # pragma: no cover - compiled
+    """:func:`_offbalance` with the records split: those whose premium is linear in the factor all
+    over ``[lo, hi]`` summed into ``lin_a + lin_b * c`` (and by sector ``sec_a + sec_b * c``), the
+    ``n_near`` others listed in ``near``. The same Newton steps from the same start; the full
+    :func:`_offbalance` when the factor leaves ``[lo, hi]``. Returns the factor."""
+    c = 1.0
+    inside = True
+    if neutral:
+        c = goal / (cg[-1] + moved)
+        for _ in range(100):
+            if c < lo or c > hi:
+                inside = False
+                break
+            total, slope = _static_total(b, cg, cm, c)
+            d_sum = lin_a + lin_b * c
+            ds_sum = lin_b
+            for t in range(n_near):
+                r = near[t]
+                new, old = c * g[r], c * g0[r]
+                d_sum += max(new, m[r]) - max(old, m[r])
+                ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
+            gap = (total + d_sum) - goal
+            slope = slope + ds_sum
+            if abs(gap) <= 1e-13 * goal or not slope > 0:
+                break
+            c = c - gap / slope
+    if not inside or c < lo or c > hi:
+        _offbalance(s, r0, r1, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral,
+                    c_out, prem_out, sec_out, d_sec)
+        return c_out[s]
+    c_out[s] = c
+    d_sum = lin_a + lin_b * c
+    for k in range(n_sectors):
+        d_sec[k] = sec_a[k] + sec_b[k] * c
+    for t in range(n_near):
+        r = near[t]
+        d = max(c * g[r], m[r]) - max(c * g0[r], m[r])
+        d_sum += d
+        d_sec[sec[r]] += d
+    prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
+    for k in range(n_sectors):
+        lo_k, hi_k = boff[k], boff[k + 1]
+        sec_out[s, k] = _static_total(sb[lo_k:hi_k], scg[lo_k + k:hi_k + k + 1], scm[lo_k + k:hi_k + k + 1],
+                                      c)[0] + d_sec[k]
+    return c
 
 
 @njit(cache=True, nogil=True)
 def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_count, f_deaths, f_credit,
             multiplicative, floor, cap, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out,
-            c_out, prem_out, sec_out, g, g0, m, sec):  # pragma: no cover - compiled
+            c_out, prem_out, sec_out, g, g0, m, sec, near):  # pragma: no cover - compiled
     """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted): each
     record's floating factor (as ``FloatingTables.factor``; ``credit`` empty: the base grades),
-    then :func:`min_premium`. Fills ``f_out`` (the factors) and the per-simulation outputs; ``g``,
-    ``g0``, ``m`` and ``sec`` are work arrays of one item per record.
+    then the off-balance factor per simulation (:func:`_offbalance`). Fills ``f_out`` (the factors)
+    and the per-simulation outputs; ``g``, ``g0``, ``m``, ``sec`` and ``near`` are work arrays of
+    one item per record.
+
+    One pass over the records: the off-balance factors of a block's simulations lie close together,
+    so a record's premium ``max(c g, m) - max(c g0, m)`` is linear in ``c`` over a bracket of
+    +-:data:`BRACKET` around the previous simulation's factor unless its minimum binds inside it
+    (a few records a simulation): the linear ones are summed as the pass goes, and Newton's steps
+    visit only the others (:func:`_offbalance_linear`). The first simulation, and any whose factor
+    falls outside its bracket, take the full :func:`_offbalance`.
 
     ``ptab`` has 16 bytes per enterprise, its base premium and price class, and ``pclass`` one row
     per class (``engine.PRICE_COLUMNS``): each simulation's records read ``ptab`` in enterprise order,
     so its size sets the cost."""
     r_n = len(keys)
     bs = len(c_out)
-    starts = np.zeros(bs + 1, np.int64)
+    d_sec = np.zeros(n_sectors)
+    sec_a = np.zeros(n_sectors)
+    sec_b = np.zeros(n_sectors)
+    lo, hi = np.inf, -np.inf     # no bracket yet: everything near, the first simulation solved in full
+    if not neutral:
+        lo = hi = 1.0            # the factor is 1: every record is linear
+    lin_a = lin_b = moved = 0.0
+    n_near = 0
     s = 0
     base = 0
-    for r in range(r_n):
+    r0 = 0
+    r = 0
+    while s < bs:
         # the keys are sorted: step the simulation instead of dividing (an integer division costs
         # more than the rest of the record)
-        while keys[r] >= base + n:
-            s += 1
-            base += n
-        e = keys[r] - base
-        starts[s + 1] += 1
-        cl = np.int64(ptab[e, 1])
-        cr = np.int64(pclass[cl, 1]) if len(credit) == 0 else credit[r]
-        a0 = f_grade[level[r]]
-        a1 = f_count[min(count[r], len(f_count) - 1)]
-        a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
-        a3 = f_credit[cr]
-        if multiplicative:
-            raw = pclass[cl, 0] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
-        else:
-            raw = 1.0 + pclass[cl, 0] + a0 + a1 + a2 + a3
-        f = min(max(raw, floor), cap)
-        f_out[r] = f
-        g[r] = ptab[e, 0] * f
-        # the clean-record premium B f0, the same product as _Prepared.Bf0
-        g0[r], m[r], sec[r] = ptab[e, 0] * pclass[cl, 2], pclass[cl, 3], np.int64(pclass[cl, 4])
-    for s in range(bs):
-        starts[s + 1] += starts[s]
-    min_premium(starts, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
-                prem_out, sec_out)
+        while r < r_n and keys[r] < base + n:
+            e = keys[r] - base
+            cl = np.int64(ptab[e, 1])
+            cr = np.int64(pclass[cl, 1]) if len(credit) == 0 else credit[r]
+            a0 = f_grade[level[r]]
+            a1 = f_count[min(count[r], len(f_count) - 1)]
+            a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
+            a3 = f_credit[cr]
+            if multiplicative:
+                raw = pclass[cl, 0] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
+            else:
+                raw = 1.0 + pclass[cl, 0] + a0 + a1 + a2 + a3
+            f = min(max(raw, floor), cap)
+            f_out[r] = f
+            gr = ptab[e, 0] * f
+            # the clean-record premium B f0, the same product as _Prepared.Bf0
+            g0r, mr, sr = ptab[e, 0] * pclass[cl, 2], pclass[cl, 3], np.int64(pclass[cl, 4])
+            g[r], g0[r], m[r], sec[r] = gr, g0r, mr, sr
+            moved += gr - g0r
+            # max(c gr, mr) over [lo, hi]: c gr if lo gr >= mr, mr if hi gr <= mr, else kinked
+            if lo * gr >= mr:
+                ra, rb = 0.0, gr
+            elif hi * gr <= mr:
+                ra, rb = mr, 0.0
+            else:
+                near[n_near] = r
+                n_near += 1
+                r += 1
+                continue
+            if lo * g0r >= mr:
+                rb -= g0r
+            elif hi * g0r <= mr:
+                ra -= mr
+            else:
+                near[n_near] = r
+                n_near += 1
+                r += 1
+                continue
+            lin_a += ra
+            lin_b += rb
+            sec_a[sr] += ra
+            sec_b[sr] += rb
+            r += 1
+        c = _offbalance_linear(s, r0, r, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0,
+                               m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
+                               prem_out, sec_out, d_sec)
+        if neutral:
+            lo, hi = c * (1.0 - BRACKET), c * (1.0 + BRACKET)
+        lin_a = lin_b = moved = 0.0
+        sec_a[:] = 0.0
+        sec_b[:] = 0.0
+        n_near = 0
+        s += 1
+        base += n
+        r0 = r

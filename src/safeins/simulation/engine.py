@@ -284,7 +284,7 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
                              float(fl.cap), minimum.all.b, minimum.all.cg, minimum.all.cm, *minimum.flat,
                              minimum.boff, S, goal, bool(fl.neutral), f, c, prem, sec_prem,
                              ws.get("g", r_n), ws.get("g0", r_n), ws.get("m", r_n),
-                             ws.get("sec", r_n, np.int64))
+                             ws.get("sec", r_n, np.int64), ws.get("near", r_n, np.int64))
             else:
                 ent, sim = keys % n, keys // n
                 f = fl.factor(ent, level, count, deaths, credit if len(cr_keys) else book.credit[ent])
