@@ -265,3 +265,65 @@ def test_prepared_tables_are_reused_and_do_not_keep_a_scenario_alive():
     del eff
     gc.collect()
     assert gone() is None and key not in engine._CACHE
+
+
+def test_kernel_generators_draw_numpys_sfc64_streams():
+    """The accident step steps SFC64 itself: its uniforms and exponentials (numpy's ziggurat, with
+    tables derived here from the ziggurat's equations) are numpy's, bit for bit, tail included."""
+    from safeins.simulation import _kernel
+
+    assert _kernel.ziggurat_root(60) == (_kernel.ZIGGURAT_R, _kernel.ZIGGURAT_V)
+    for seed in (1, 2):
+        bg = np.random.SFC64(seed)
+        st = bg.state["state"]["state"].copy()
+        e = _kernel.sfc64_exponentials(st, 1_000_000)      # ~450 draws reach the tail
+        np.testing.assert_array_equal(e, np.random.Generator(bg).standard_exponential(1_000_000))
+        np.testing.assert_array_equal(st, bg.state["state"]["state"])
+        assert e.max() > _kernel._ZIG_TAIL
+        u = _kernel.sfc64_uniforms(st, 1000)
+        np.testing.assert_array_equal(u, np.random.Generator(bg).random(1000))
+
+
+def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves():
+    """The compiled repricing (one pass, records linear in the off-balance factor summed, Newton's
+    steps over the others) against numpy's MinimumPremium: minimums that bind before and after
+    floating, neutral and not, with and without credit grades that move."""
+    n = 40
+    rng = np.random.default_rng(3)
+    base = rng.lognormal(6.0, 1.0, n)
+    book = BookArrays(**{**_book(n).__dict__, "base_premium": base, "premium_year1": base,
+                         "min_premium": np.full(n, float(np.quantile(base, 0.4))),
+                         "sector": np.arange(n) % 3, "sectors": ("a", "b", "c")})
+    P = np.array([[0.9, 0.1, 0.0, 0.0], [0.05, 0.85, 0.1, 0.0], [0.0, 0.1, 0.8, 0.1], [0.0, 0.0, 0.2, 0.8]])
+    bank = AccidentBank(size=256, deaths=np.ones(768, np.int64), serious=np.zeros(768, np.int64),
+                        grade=np.zeros(768, np.int8))     # 256 accidents for each of 3 sectors
+    for neutral, transition in ((True, None), (False, None), (True, P)):
+        fl = FloatingTables("multiplicative", 0.6, 1.8, rng.uniform(0.9, 1.1, n),
+                            grade=np.array([0.0, 0.3, 0.5, 0.6, 0.7]), credit=np.array([-0.1, 0.0, 0.1, 0.3]),
+                            neutral=neutral)
+        spec = EngineSpec(book=book, floating=fl, bank=bank, reinsurance=Reinsurance(),
+                          finance=Finance(0.0, 0.0, 0.0), years=3, first_year=2024, transition=transition)
+        eff = _effects(n, weights=rng.uniform(0.1, 0.6, n), years=3)
+        eff = Effects(**{**eff.__dict__, "covered": np.tile(eff.covered, 3),
+                         "rescue": np.tile(eff.rescue, 3)})
+        a, b = (run(spec, [eff], n_sims=120, seed=4, progress=False, kernel=k)["t"]
+                for k in ("numba", "numpy"))
+        for k in ("premium", "by_sector_premium", "claims"):
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-12, err_msg=k)
+        sec1 = a["by_sector_premium"][:, 1, 0]
+        assert not np.allclose(sec1, sec1[0])   # records moved the premiums
+
+
+def test_a_spec_that_would_index_outside_the_tables_is_refused_before_any_simulation():
+    n = 3
+    book = BookArrays(**{**_book(n).__dict__, "sector": np.array([0, 1, 0]), "sectors": ("a", "b")})
+    spec = EngineSpec(book=book, floating=FloatingTables.flat(n), bank=_bank(), reinsurance=Reinsurance(),
+                      finance=Finance(0.0, 0.0, 0.0), years=2, first_year=2024)
+    eff = _effects(n, years=2, track=(5,), extra=((2, 0, 1, 0, 0, np.zeros(2), np.zeros(2)),))
+    with pytest.raises(ValidationError) as err:
+        run(spec, [eff], n_sims=10, seed=1, progress=False, kernel="numba")
+    columns = set(err.value.problems["column"])
+    # the bank has 256 entries for 2 sectors (512 wanted), and so have covered and rescue; the
+    # tracked enterprise 5 and the fixed accident's year 2 do not exist
+    assert columns == {"bank.deaths", "bank.grade", "effects.covered", "effects.rescue", "effects.track",
+                       "effects.extra"}

@@ -5,11 +5,12 @@ run asks for the numba kernel (``kernel="numba"``, or ``"auto"`` when numba is i
 ``import safeins`` and every other part of the library never load numba.
 
 The kernel does, candidate by candidate, what :func:`safeins.simulation.engine._accidents_numpy` does
-in about thirty vectorised passes, from the same random numbers: the exponential spacings of the
-positions, drawn by numpy in bulk before the call from the ``_ACCIDENTS`` stream (simulation after
-simulation, ``counts[s] + 1`` each), and one uniform per candidate from the ``_BANK`` stream, an
-SFC64 generator stepped here (:func:`sfc64_next`, numpy's SFC64 step: the numpy twin draws the same
-numbers with ``np.random.SFC64``), which spares writing and reading them back from memory.
+in about thirty vectorised passes, from the same random numbers, which it draws itself from two
+SFC64 generators (numpy's SFC64 step, :func:`sfc64_next`): the exponential spacings of the
+positions from the ``_ACCIDENTS`` stream (simulation after simulation, ``counts[s] + 1`` each;
+numpy's ziggurat, :func:`sfc64_exponential`) and one uniform per candidate from the ``_BANK``
+stream. The numpy twin draws the same numbers with ``np.random.Generator(np.random.SFC64(...))``;
+drawing them here spares writing them to memory and reading them back.
 Sums run in the same order as numpy's ``bincount`` (accident order), so both kernels give the same
 numbers (tests/test_simulation.py checks that they agree). The kernels release the GIL
 (``nogil=True``): the engine runs blocks of simulations in threads (``run_blocks``).
@@ -20,10 +21,14 @@ numbers (tests/test_simulation.py checks that they agree). The kernels release t
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal, localcontext
+
 import numpy as np
 from numba import njit
 
-__all__ = ["accidents", "reprice", "sfc64_next", "sfc64_uniforms"]
+__all__ = ["accidents", "reprice", "sfc64_exponential", "sfc64_next", "sfc64_uniforms", "ziggurat_root",
+           "ziggurat_tables"]
 
 
 #: 2**-53: a 64-bit output's top 53 bits times this is a uniform on [0, 1), as numpy's ``random()``
@@ -44,6 +49,14 @@ def sfc64_next(st):   # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def sfc64_uniform(st):   # pragma: no cover - compiled
+    """A uniform on [0, 1) from the SFC64 state ``st`` (updated): the top 53 bits of the next
+    output times 2**-53, as numpy's ``random()`` (converted as a signed integer: exact, and one
+    instruction where an unsigned conversion takes several)."""
+    return float(np.int64(sfc64_next(st) >> np.uint64(11))) * INV53
+
+
 @njit(cache=True, nogil=True)
 def sfc64_uniforms(st, k):   # pragma: no cover - compiled
     """``k`` uniforms on [0, 1) from the SFC64 state ``st`` (updated), as the accident step draws them.
@@ -56,12 +69,138 @@ def sfc64_uniforms(st, k):   # pragma: no cover - compiled
     """
     out = np.empty(k)
     for i in range(k):
-        out[i] = float(sfc64_next(st) >> np.uint64(11)) * INV53
+        out[i] = sfc64_uniform(st)
+    return out
+
+
+#: the exponential ziggurat of Marsaglia and Tsang (2000), 256 layers: the base layer's edge r and
+#: the layer area v = (r + 1) exp(-r), with r the root that makes the top layer's area
+#: x1 (1 - exp(-x1)) equal v (:func:`ziggurat_root` solves it to 60 digits; a test re-derives it)
+ZIGGURAT_R = "7.69711747013104971404462804801521549911396864005534161740922"
+ZIGGURAT_V = "0.00394965982258155721997757195681486109191281237130948818712752"
+
+
+def _ziggurat_layers(r: Decimal, v: Decimal):
+    """The layer edges x_254 .. x_1 below x_255 = r (each layer of area v)."""
+    xs = []
+    x = r
+    for _ in range(254):
+        x = -((v / x + (-x).exp()).ln())
+        xs.append(x)
+    return xs
+
+
+def ziggurat_root(digits: int = 60) -> tuple[str, str]:
+    """(r, v) of the 256-layer exponential ziggurat, solved with ``digits`` digits: the top layer,
+    between x_1 and 0, must have the same area v as the others (the Illinois variant of regula
+    falsi, which keeps the root bracketed and converges superlinearly).
+
+    >>> ziggurat_root(30)[0][:20]
+    '7.697117470131049714'
+    """
+    with localcontext() as ctx:
+        ctx.prec = digits + 10
+
+        def gap(r):
+            v = (r + 1) * (-r).exp()
+            x1 = _ziggurat_layers(r, v)[-1]
+            return x1 * (1 - (-x1).exp()) - v
+
+        a, b = Decimal("7.6971"), Decimal("7.7")   # gap(a) < 0 < gap(b)
+        fa, fb = gap(a), gap(b)
+        side = 0
+        while abs(b - a) > Decimal(10) ** -digits:
+            c = b - fb * (b - a) / (fb - fa)
+            fc = gap(c)
+            if fc == 0:
+                a = b = c
+                break
+            if (fc < 0) == (fa < 0):
+                a, fa = c, fc
+                if side == -1:
+                    fb /= 2
+                side = -1
+            else:
+                b, fb = c, fc
+                if side == 1:
+                    fa /= 2
+                side = 1
+            if abs(fc) < Decimal(10) ** -(digits + 5):
+                a = b = c
+        r = (a + b) / 2
+        ctx.prec = digits
+        return str(+r), str(+((r + 1) * (-r).exp()))
+
+
+def ziggurat_tables(r: str = ZIGGURAT_R, v: str = ZIGGURAT_V):
+    """The exponential ziggurat's tables for 53-bit integers (Marsaglia and Tsang's layout): ``ke``
+    (accept below), ``we`` (width per unit) and ``fe`` (density at each edge), computed with 60
+    digits and rounded once. :func:`sfc64_exponential` with them draws exactly what numpy's
+    ``Generator(SFC64).standard_exponential`` draws (tests/test_simulation.py checks it).
+
+    >>> ke, we, fe = ziggurat_tables()
+    >>> int(ke[1]), float(fe[0]), bool(np.all(np.diff(fe) < 0))
+    (0, 1.0, True)
+    """
+    with localcontext() as ctx:
+        ctx.prec = 60
+        rd, vd, m2 = Decimal(r), Decimal(v), Decimal(2) ** 53
+        xs = [rd, *_ziggurat_layers(rd, vd)]        # x_255, x_254, ..., x_1
+        ke = np.zeros(256, np.uint64)
+        we = np.zeros(256)
+        fe = np.zeros(256)
+        q = vd / (-rd).exp()                        # the base layer's width, tail included
+        ke[0], we[0], fe[0] = int(rd / q * m2), float(q / m2), 1.0
+        for i in range(255, 0, -1):
+            x = xs[255 - i]
+            we[i], fe[i] = float(x / m2), float((-x).exp())
+            if i < 255:
+                ke[i + 1] = int(xs[255 - i] / xs[254 - i] * m2)
+        return ke, we, fe
+
+
+_KE, _WE, _FE = ziggurat_tables()
+#: numpy's ``ziggurat_exp_r``, the start of the tail
+_ZIG_TAIL = 7.69711747013104972
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sfc64_exponential(st):   # pragma: no cover - compiled
+    """A standard exponential from the SFC64 state ``st`` (updated): numpy's ziggurat step, so the
+    draws equal ``np.random.Generator(np.random.SFC64(...)).standard_exponential()`` from the same
+    state; one 64-bit output each ~98.9% of the time."""
+    while True:
+        ri = sfc64_next(st) >> np.uint64(3)
+        idx = np.int64(ri & np.uint64(0xFF))
+        ri >>= np.uint64(8)
+        x = float(np.int64(ri)) * _WE[idx]   # ri < 2**53: the signed conversion is exact and quicker
+        if ri < _KE[idx]:
+            return x
+        if idx == 0:   # the tail beyond r
+            return _ZIG_TAIL - math.log1p(-sfc64_uniform(st))
+        if ((_FE[idx - 1] - _FE[idx]) * sfc64_uniform(st) + _FE[idx]
+                < math.exp(-x)):
+            return x
+
+
+@njit(cache=True, nogil=True)
+def sfc64_exponentials(st, k):   # pragma: no cover - compiled
+    """``k`` standard exponentials from the SFC64 state ``st`` (updated).
+
+    >>> import numpy as np
+    >>> bg = np.random.SFC64(1)
+    >>> st = bg.state["state"]["state"].copy()
+    >>> bool(np.array_equal(sfc64_exponentials(st, 5), np.random.Generator(bg).standard_exponential(5)))
+    True
+    """
+    out = np.empty(k)
+    for i in range(k):
+        out[i] = sfc64_exponential(st)
     return out
 
 
 @njit(cache=True, nogil=True)
-def accidents(spacings, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt, bcode,
+def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt, bcode,
               bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret, xl_lim,
               min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid, avoided,
               avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count, r_deaths,
@@ -73,8 +212,9 @@ def accidents(spacings, bank_state, counts, total, thin, guide, ctab, attr, comb
     thinning (``ctab``) and one code (``attr``: sector and limit class); the limits of a class
     (``combos``); per bank accident its two amounts (``bamt``) and one code (``bcode``: deaths and
     grade). Every simulation reads them in enterprise order, so their size, not the number of reads,
-    sets the cost: each is as small as the numbers allow. The bank uniforms are drawn here, from
-    ``bank_state`` (an SFC64 state, updated), one per candidate in order."""
+    sets the cost: each is as small as the numbers allow. The random numbers are drawn here:
+    ``pos_state`` and ``bank_state`` are SFC64 states (updated), the first for the spacings, the
+    second for one bank uniform per candidate, in order."""
     n = len(ctab)
     last = n - 1
     m = len(guide)
@@ -94,14 +234,12 @@ def accidents(spacings, bank_state, counts, total, thin, guide, ctab, attr, comb
     ba = np.empty(cap + n_x)
     fsize = float(bank_size)
     running = 0.0   # the cumulative sum of every spacing of the block, as numpy's cumsum
-    p = 0           # next spacing
     n_rec = 0
     for s in range(len(counts)):
         c = counts[s]
         base = running
         for i in range(c + 1):
-            running += spacings[p]
-            p += 1
+            running += sfc64_exponential(pos_state)
             e_buf[i] = running
         seg = e_buf[c] - base
         # ---- place, thin and pick a bank row, in tight loops of independent steps (the processor
@@ -124,7 +262,7 @@ def accidents(spacings, bank_state, counts, total, thin, guide, ctab, attr, comb
         for i in range(c):
             ent = pe[i]
             j = (attr[ent] >> 32) * bank_size + np.int64(
-                float(sfc64_next(bank_state) >> np.uint64(11)) * INV53 * fsize)
+                sfc64_uniform(bank_state) * fsize)
             if thin and px[i] >= ctab[ent, 1]:
                 bm[n_miss] = j
                 n_miss += 1

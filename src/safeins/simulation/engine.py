@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._base.threads import available_cores
-from ..errors import Problem, ValidationError
+from ..errors import Problem, Problems, ValidationError
 from ._minimum import MinimumPremium
 from .spec import Effects, EngineSpec
 
@@ -324,8 +324,8 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
             shock = np.ones(BLOCK)
         counts = rng.poisson(yr.total * size * shock)[:bs]
         cells, rec, fatal_level = _accidents(
-            kern.accidents, spec, eff, yr, y, counts, _stream(seed_key, block, y, _ACCIDENTS),
-            _bank_state(seed_key, block, y), tu, y + 1 < Y, out, ws)
+            kern.accidents, spec, eff, yr, y, counts, _sfc64_state(seed_key, block, y, _ACCIDENTS),
+            _sfc64_state(seed_key, block, y, _BANK), tu, y + 1 < Y, out, ws)
         n_acc, n_dead, paid = cells
         out["accidents"][:, y] = n_acc.sum(axis=(1, 2))
         out["deaths"][:, y] = n_dead.sum(axis=(1, 2))
@@ -406,8 +406,8 @@ def free_workspaces() -> int:
 
 
 def _empty_record():
-    z = np.zeros(0, np.int64)
-    return (z, z, z, z)
+    z = np.zeros(0, np.int32)
+    return (np.zeros(0, np.int64), z, z, z)
 
 
 class Kernel(NamedTuple):
@@ -446,11 +446,51 @@ def kernel_function(kernel: str = "auto") -> Kernel:
     return Kernel("numpy", _accidents_numpy, None)
 
 
+def _check_indices(spec: EngineSpec, eff: Effects) -> None:
+    """Raise one :class:`~safeins.errors.ValidationError` naming every array of ``spec`` and ``eff``
+    whose shape or codes would send the accident step outside a table: the compiled kernels do not
+    check their indices (that is part of what makes them fast), so a spec built by hand is checked
+    here, once per scenario, before any simulation (tests/test_simulation.py)."""
+    book, bank, Y = spec.book, spec.bank, spec.years
+    n, S = book.n, len(book.sectors)
+    rows = bank.size * S
+    p = Problems("Engine spec")
+    p.check(bool(np.all((book.sector >= 0) & (book.sector < S))), column="book.sector",
+            value=f"{book.sector.min(initial=0)}..{book.sector.max(initial=0)}", rule=f"codes 0..{S - 1}")
+    p.check(bool(np.all((book.credit >= 0) & (book.credit <= 3))), column="book.credit",
+            value=f"{book.credit.min(initial=0)}..{book.credit.max(initial=0)}", rule="grades 0..3 (A..D)")
+    for name in ("deaths", "grade"):
+        a = getattr(bank, name)
+        p.check(len(a) == rows, column=f"bank.{name}", value=len(a),
+                rule=f"size x sectors = {bank.size} x {S} = {rows} entries")
+    p.check(len(bank.grade) != rows or bool(np.all((bank.grade >= 0) & (bank.grade <= 3))),
+            column="bank.grade", value="out of 0..3", rule="grade codes 0..3")
+    for name, shape in (("weights", (Y, n)), ("accept", (Y, n)), ("severity", (Y, n)),
+                        ("covered", (Y, rows)), ("rescue", (Y, rows))):
+        a = np.shape(getattr(eff, name))
+        p.check(a == shape, column=f"effects.{name}", value=a, rule=f"shape {shape} (years x "
+                f"{'enterprises' if shape[1] == n else 'bank entries'})")
+    for i in eff.track:
+        p.check(0 <= int(i) < n, column="effects.track", value=i, rule=f"enterprise index 0..{n - 1}")
+    for e in eff.extra:
+        p.check(0 <= int(e[0]) < Y and 0 <= int(e[1]) < n and 0 <= int(e[4]) <= 3,
+                column="effects.extra", value=e[:5],
+                rule=f"(year 0..{Y - 1}, enterprise 0..{n - 1}, deaths, serious, grade 0..3, ...)")
+    fl = spec.floating
+    for name, size in (("grade", 5), ("credit", 4)):
+        p.check(len(getattr(fl, name)) == size, column=f"floating.{name}", value=len(getattr(fl, name)),
+                rule=f"{size} entries")
+    for name in ("count", "deaths"):
+        p.check(len(getattr(fl, name)) >= 1, column=f"floating.{name}", value=0, rule="at least 1 entry")
+    p.raise_if_any()
+
+
 class _Prepared:
     """What every block of a scenario shares: the years' tables, the clean-record premiums and the
     minimum premium's sorted book (built once per worker, see :func:`_prepared`)."""
 
     def __init__(self, spec: EngineSpec, eff: Effects):
+        _check_indices(spec, eff)
         book, fl = spec.book, spec.floating
         n = book.n
         self.years = [_Year(eff, y) for y in range(spec.years)]
@@ -499,7 +539,7 @@ def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
     return pre
 
 
-def _accidents(accidents, spec, eff, yr, y, counts, g_pos, bank_state, tu, want_records, out, ws):
+def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, want_records, out, ws):
     """Run the accident step of one block-year; returns the cells (accidents, deaths, paid by
     simulation x grade x sector), next year's records and each record's worst fatal grade level."""
     re = spec.reinsurance
@@ -510,12 +550,10 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, bank_state, tu, want_
     tracked = np.zeros(bs * T)
     cap = int(counts.sum()) + bs * len(x_ent) if want_records else 0
     # this year's records, read when next year is priced: the workspace keeps two sets (by year)
-    rec = [ws.get(f"records{y % 2}_{i}", cap, np.int64) for i in range(5)]
-    n_cand = int(counts.sum())
-    # the spacings of every simulation's candidates, one after the other, drawn in bulk into the
-    # workspace; the bank uniforms come from ``bank_state`` inside the step
-    spacings = g_pos.standard_exponential(out=ws.get("spacings", n_cand + bs))
-    k = accidents(spacings, bank_state, counts, yr.total, yr.thin, yr.guide, ctab, attr, combos, track,
+    # (keys int64; worst level, count, deaths and worst fatal level int32: half the bytes to write
+    # and read back, and the records are written in the accident step's busiest loop)
+    rec = [ws.get(f"records{y % 2}_{i}", cap, np.int64 if i == 0 else np.int32) for i in range(5)]
+    k = accidents(pos_state, bank_state, counts, yr.total, yr.thin, yr.guide, ctab, attr, combos, track,
                   bamt, bcode, spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
                   float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
                   int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec)
@@ -528,31 +566,46 @@ def _accidents(accidents, spec, eff, yr, y, counts, g_pos, bank_state, tu, want_
     return ([c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k])
 
 
-def _bank_state(seed_key, block: int, year: int) -> np.ndarray:
-    """The SFC64 state (a, b, c, counter) of a block-year's bank uniforms, seeded as numpy seeds
-    ``np.random.SFC64`` from the stream's seed sequence."""
+def _sfc64_state(seed_key, block: int, year: int, purpose: int) -> np.ndarray:
+    """The SFC64 state (a, b, c, counter) of a block-year's stream, seeded as numpy seeds
+    ``np.random.SFC64`` from the stream's seed sequence: the accident step steps it itself."""
     entropy, spawn = seed_key
-    ss = np.random.SeedSequence(entropy, spawn_key=(*spawn, block, year, _BANK))
+    ss = np.random.SeedSequence(entropy, spawn_key=(*spawn, block, year, purpose))
     return np.random.SFC64(ss).state["state"]["state"].copy()
+
+
+def _sfc64_generator(state: np.ndarray) -> np.random.Generator:
+    """A numpy generator at the SFC64 ``state``: it draws what the compiled step draws from it."""
+    bg = np.random.SFC64()
+    bg.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0, "uinteger": 0}
+    return np.random.Generator(bg)
 
 
 def _sfc64_uniforms_numpy(state: np.ndarray, k: int) -> np.ndarray:
     """``k`` uniforms from an SFC64 state, drawn by numpy (``state`` is advanced past them): the
     numbers the compiled step draws with ``_kernel.sfc64_next``.
 
-    >>> st = _bank_state((1, ()), 0, 0)
+    >>> st = _sfc64_state((1, ()), 0, 0, _BANK)
     >>> u = _sfc64_uniforms_numpy(st, 3)
     >>> bool(((0 <= u) & (u < 1)).all()), int(st[3]) > 3
     (True, True)
     """
-    bg = np.random.SFC64()
-    bg.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0, "uinteger": 0}
-    u = (bg.random_raw(k) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-    state[:] = bg.state["state"]["state"]
+    g = _sfc64_generator(state)
+    u = (g.bit_generator.random_raw(k) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    state[:] = g.bit_generator.state["state"]["state"]
     return u
 
 
-def _accidents_numpy(spacings, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt,
+def _sfc64_exponentials_numpy(state: np.ndarray, k: int) -> np.ndarray:
+    """``k`` standard exponentials from an SFC64 state, drawn by numpy (``state`` advanced): the
+    numbers the compiled step draws with ``_kernel.sfc64_exponential`` (numpy's ziggurat)."""
+    g = _sfc64_generator(state)
+    e = g.standard_exponential(k)
+    state[:] = g.bit_generator.state["state"]["state"]
+    return e
+
+
+def _accidents_numpy(pos_state, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt,
                      bcode, bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret,
                      xl_lim, min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid,
                      avoided, avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count,
@@ -560,7 +613,7 @@ def _accidents_numpy(spacings, bank_state, counts, total, thin, guide, ctab, att
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
     arguments, same random numbers in the same order, sums in the same order)."""
     bs, n = len(counts), len(ctab)
-    u, sim = _spaced_uniforms(spacings, counts)
+    u, sim = _spaced_uniforms(_sfc64_exponentials_numpy(pos_state, int(counts.sum()) + bs), counts)
     ub = _sfc64_uniforms_numpy(bank_state, len(u))
     x = u * total
     ent = _locate(ctab[:, 0], guide, u, x)
