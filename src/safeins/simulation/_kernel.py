@@ -346,83 +346,51 @@ def _static_total(b, cg, cm, c):   # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _offbalance(s, r0, r1, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
-                prem_out, sec_out, d_sec):  # pragma: no cover - compiled
+def _offbalance(s, r0, r1, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m, sec, b, cg,
+                cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out, sec_out,
+                d_sec):  # pragma: no cover - compiled
     """Simulation ``s`` (records ``r0 .. r1``; per record its floated premium ``g``, clean-record
-    premium ``g0``, minimum ``m`` and sector ``sec``): the revenue-neutral off-balance factor with
-    minimum premiums (Newton's method, as ``MinimumPremium.solve``), the premium and the premium by
-    sector (as ``MinimumPremium.totals``). ``d_sec`` is a work array of one item per sector."""
+    premium ``g0``, minimum ``m`` and sector ``sec``): the revenue-neutral off-balance factor ``c``
+    with minimum premiums (Newton's method from the same start as ``MinimumPremium.solve``), the
+    premium and the premium by sector (as ``MinimumPremium.totals``). Returns ``c``.
+
+    The records come split: those whose change ``max(c g, m) - max(c g0, m)`` is linear in ``c``
+    all over ``[lo, hi]`` are summed into ``lin_a + lin_b * c`` (by sector ``sec_a + sec_b * c``),
+    the ``n_near`` others are listed in ``near``. When ``c`` leaves ``[lo, hi]`` the simulation is
+    solved again with every record listed (``near``, ``sec_a`` and ``sec_b`` are overwritten).
+    ``d_sec`` is a work array of one item per sector."""
     c = 1.0
-    if neutral:
-        moved = 0.0
-        for r in range(r0, r1):
-            moved += g[r] - g0[r]
-        c = goal / (cg[-1] + moved)
-        for _ in range(100):
-            total, slope = _static_total(b, cg, cm, c)
-            d_sum = 0.0
-            ds_sum = 0.0
-            for r in range(r0, r1):
-                new, old = c * g[r], c * g0[r]
-                d_sum += max(new, m[r]) - max(old, m[r])
-                ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
-            gap = (total + d_sum) - goal
-            slope = slope + ds_sum
-            if abs(gap) <= 1e-13 * goal or not slope > 0:
-                break
-            c = c - gap / slope
-    c_out[s] = c
-    d_sum = 0.0
-    d_sec[:] = 0.0
-    for r in range(r0, r1):
-        d = max(c * g[r], m[r]) - max(c * g0[r], m[r])
-        d_sum += d
-        d_sec[sec[r]] += d
-    prem_out[s] = _static_total(b, cg, cm, c)[0] + d_sum
-    for k in range(n_sectors):
-        lo, hi = boff[k], boff[k + 1]
-        sec_out[s, k] = _static_total(sb[lo:hi], scg[lo + k:hi + k + 1], scm[lo + k:hi + k + 1],
-                                      c)[0] + d_sec[k]
-
-
-#: half-width of the bracket around the previous simulation's off-balance factor (relative) inside
-#: which :func:`reprice` treats most records as linear in the factor
-BRACKET = 0.01
-
-
-@njit(cache=True, nogil=True)
-def _offbalance_linear(s, r0, r1, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m,
-                       sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out,
-                       sec_out, d_sec):  # pragma: no cover - compiled
-    """:func:`_offbalance` with the records split: those whose premium is linear in the factor all
-    over ``[lo, hi]`` summed into ``lin_a + lin_b * c`` (and by sector ``sec_a + sec_b * c``), the
-    ``n_near`` others listed in ``near``. The same Newton steps from the same start; the full
-    :func:`_offbalance` when the factor leaves ``[lo, hi]``. Returns the factor."""
-    c = 1.0
-    inside = True
-    if neutral:
-        c = goal / (cg[-1] + moved)
-        for _ in range(100):
-            if c < lo or c > hi:
-                inside = False
-                break
-            total, slope = _static_total(b, cg, cm, c)
-            d_sum = lin_a + lin_b * c
-            ds_sum = lin_b
-            for t in range(n_near):
-                r = near[t]
-                new, old = c * g[r], c * g0[r]
-                d_sum += max(new, m[r]) - max(old, m[r])
-                ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
-            gap = (total + d_sum) - goal
-            slope = slope + ds_sum
-            if abs(gap) <= 1e-13 * goal or not slope > 0:
-                break
-            c = c - gap / slope
-    if not inside or c < lo or c > hi:
-        _offbalance(s, r0, r1, g, g0, m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral,
-                    c_out, prem_out, sec_out, d_sec)
-        return c_out[s]
+    for _attempt in range(2):
+        inside = True
+        if neutral:
+            c = goal / (cg[-1] + moved)
+            for _ in range(100):
+                if c < lo or c > hi:
+                    inside = False
+                    break
+                total, slope = _static_total(b, cg, cm, c)
+                d_sum = lin_a + lin_b * c
+                ds_sum = lin_b
+                for t in range(n_near):
+                    r = near[t]
+                    new, old = c * g[r], c * g0[r]
+                    d_sum += max(new, m[r]) - max(old, m[r])
+                    ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
+                gap = (total + d_sum) - goal
+                slope = slope + ds_sum
+                if abs(gap) <= 1e-13 * goal or not slope > 0:
+                    break
+                c = c - gap / slope
+        if inside and lo <= c <= hi:
+            break
+        # outside the bracket: every record listed, nothing linear, no bracket
+        n_near = r1 - r0
+        for t in range(n_near):
+            near[t] = r0 + t
+        lin_a = lin_b = 0.0
+        sec_a[:] = 0.0
+        sec_b[:] = 0.0
+        lo, hi = -np.inf, np.inf
     c_out[s] = c
     d_sum = lin_a + lin_b * c
     for k in range(n_sectors):
@@ -440,6 +408,11 @@ def _offbalance_linear(s, r0, r1, near, n_near, lin_a, lin_b, sec_a, sec_b, move
     return c
 
 
+#: half-width of the bracket around the previous simulation's off-balance factor (relative) inside
+#: which :func:`reprice` treats most records as linear in the factor
+BRACKET = 0.01
+
+
 @njit(cache=True, nogil=True)
 def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_count, f_deaths, f_credit,
             multiplicative, floor, cap, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out,
@@ -454,8 +427,8 @@ def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_coun
     so a record's premium ``max(c g, m) - max(c g0, m)`` is linear in ``c`` over a bracket of
     +-:data:`BRACKET` around the previous simulation's factor unless its minimum binds inside it
     (a few records a simulation): the linear ones are summed as the pass goes, and Newton's steps
-    visit only the others (:func:`_offbalance_linear`). The first simulation, and any whose factor
-    falls outside its bracket, take the full :func:`_offbalance`.
+    visit only the others (:func:`_offbalance`). The first simulation, and any whose factor
+    falls outside its bracket, are solved with every record in the Newton steps.
 
     ``ptab`` has 16 bytes per enterprise, its base premium and price class, and ``pclass`` one row
     per class (``engine.PRICE_COLUMNS``): each simulation's records read ``ptab`` in enterprise order,
@@ -520,9 +493,9 @@ def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_coun
             sec_a[sr] += ra
             sec_b[sr] += rb
             r += 1
-        c = _offbalance_linear(s, r0, r, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0,
-                               m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out,
-                               prem_out, sec_out, d_sec)
+        c = _offbalance(s, r0, r, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m, sec, b,
+                        cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out, sec_out,
+                        d_sec)
         if neutral:
             lo, hi = c * (1.0 - BRACKET), c * (1.0 + BRACKET)
         lin_a = lin_b = moved = 0.0
