@@ -27,8 +27,8 @@ from decimal import Decimal, localcontext
 import numpy as np
 from numba import njit
 
-__all__ = ["accidents", "reprice", "sfc64_exponential", "sfc64_next", "sfc64_uniforms", "ziggurat_root",
-           "ziggurat_tables"]
+__all__ = ["accidents", "reprice", "sfc64_exponential", "sfc64_exponentials", "sfc64_next", "sfc64_uniform",
+           "sfc64_uniforms", "ziggurat_root", "ziggurat_tables"]
 
 
 #: 2**-53: a 64-bit output's top 53 bits times this is a uniform on [0, 1), as numpy's ``random()``

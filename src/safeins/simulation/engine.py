@@ -501,7 +501,8 @@ def _check_indices(spec: EngineSpec, eff: Effects) -> None:
         p.check(len(getattr(fl, name)) == size, column=f"floating.{name}", value=len(getattr(fl, name)),
                 rule=f"{size} entries")
     for name in ("count", "deaths"):
-        p.check(len(getattr(fl, name)) >= 1, column=f"floating.{name}", value=0, rule="at least 1 entry")
+        p.check(len(getattr(fl, name)) >= 1, column=f"floating.{name}", value=len(getattr(fl, name)),
+                rule="at least 1 entry")
     p.raise_if_any()
 
 
