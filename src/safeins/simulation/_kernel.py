@@ -73,11 +73,15 @@ def sfc64_uniforms(st, k):   # pragma: no cover - compiled
     return out
 
 
-#: the exponential ziggurat of Marsaglia and Tsang (2000), 256 layers: the base layer's edge r and
-#: the layer area v = (r + 1) exp(-r), with r the root that makes the top layer's area
-#: x1 (1 - exp(-x1)) equal v (:func:`ziggurat_root` solves it to 60 digits; a test re-derives it)
+#: the exponential ziggurat of Marsaglia and Tsang (2000), 256 layers: the base layer's edge r, the
+#: root that makes the top layer's area x1 (1 - exp(-x1)) equal every layer's area
+#: v = (r + 1) exp(-r) (:func:`ziggurat_root` solves it to 60 digits; a test re-derives it)
 ZIGGURAT_R = "7.69711747013104971404462804801521549911396864005534161740922"
-ZIGGURAT_V = "0.00394965982258155721997757195681486109191281237130948818712752"
+
+
+def _ziggurat_area(r: Decimal) -> Decimal:
+    """The area v = (r + 1) exp(-r) of each layer (the base layer: r f(r) plus the tail beyond r)."""
+    return (r + 1) * (-r).exp()
 
 
 def _ziggurat_layers(r: Decimal, v: Decimal):
@@ -90,19 +94,19 @@ def _ziggurat_layers(r: Decimal, v: Decimal):
     return xs
 
 
-def ziggurat_root(digits: int = 60) -> tuple[str, str]:
-    """(r, v) of the 256-layer exponential ziggurat, solved with ``digits`` digits: the top layer,
+def ziggurat_root(digits: int = 60) -> str:
+    """r of the 256-layer exponential ziggurat, solved with ``digits`` digits: the top layer,
     between x_1 and 0, must have the same area v as the others (the Illinois variant of regula
     falsi, which keeps the root bracketed and converges superlinearly).
 
-    >>> ziggurat_root(30)[0][:20]
+    >>> ziggurat_root(30)[:20]
     '7.697117470131049714'
     """
     with localcontext() as ctx:
         ctx.prec = digits + 10
 
         def gap(r):
-            v = (r + 1) * (-r).exp()
+            v = _ziggurat_area(r)
             x1 = _ziggurat_layers(r, v)[-1]
             return x1 * (1 - (-x1).exp()) - v
 
@@ -112,9 +116,6 @@ def ziggurat_root(digits: int = 60) -> tuple[str, str]:
         while abs(b - a) > Decimal(10) ** -digits:
             c = b - fb * (b - a) / (fb - fa)
             fc = gap(c)
-            if fc == 0:
-                a = b = c
-                break
             if (fc < 0) == (fa < 0):
                 a, fa = c, fc
                 if side == -1:
@@ -125,14 +126,14 @@ def ziggurat_root(digits: int = 60) -> tuple[str, str]:
                 if side == 1:
                     fa /= 2
                 side = 1
-            if abs(fc) < Decimal(10) ** -(digits + 5):
+            if abs(fc) < Decimal(10) ** -(digits + 5):   # (also an exact zero)
                 a = b = c
         r = (a + b) / 2
         ctx.prec = digits
-        return str(+r), str(+((r + 1) * (-r).exp()))
+        return str(+r)
 
 
-def ziggurat_tables(r: str = ZIGGURAT_R, v: str = ZIGGURAT_V):
+def ziggurat_tables(r: str = ZIGGURAT_R):
     """The exponential ziggurat's tables for 53-bit integers (Marsaglia and Tsang's layout): ``ke``
     (accept below), ``we`` (width per unit) and ``fe`` (density at each edge), computed with 60
     digits and rounded once. :func:`sfc64_exponential` with them draws exactly what numpy's
@@ -144,7 +145,8 @@ def ziggurat_tables(r: str = ZIGGURAT_R, v: str = ZIGGURAT_V):
     """
     with localcontext() as ctx:
         ctx.prec = 60
-        rd, vd, m2 = Decimal(r), Decimal(v), Decimal(2) ** 53
+        rd, m2 = Decimal(r), Decimal(2) ** 53
+        vd = _ziggurat_area(rd)
         xs = [rd, *_ziggurat_layers(rd, vd)]        # x_255, x_254, ..., x_1
         ke = np.zeros(256, np.uint64)
         we = np.zeros(256)
@@ -155,7 +157,7 @@ def ziggurat_tables(r: str = ZIGGURAT_R, v: str = ZIGGURAT_V):
             x = xs[255 - i]
             we[i], fe[i] = float(x / m2), float((-x).exp())
             if i < 255:
-                ke[i + 1] = int(xs[255 - i] / xs[254 - i] * m2)
+                ke[i + 1] = int(x / xs[254 - i] * m2)
         return ke, we, fe
 
 
@@ -261,8 +263,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         n_miss = 0
         for i in range(c):
             ent = pe[i]
-            j = (attr[ent] >> 32) * bank_size + np.int64(
-                sfc64_uniform(bank_state) * fsize)
+            j = (attr[ent] >> 32) * bank_size + np.int64(sfc64_uniform(bank_state) * fsize)
             if thin and px[i] >= ctab[ent, 1]:
                 bm[n_miss] = j
                 n_miss += 1
@@ -413,6 +414,17 @@ def _offbalance(s, r0, r1, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, 
 BRACKET = 0.01
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _linear_piece(x, mr, lo, hi):   # pragma: no cover - compiled
+    """``max(c x, mr)`` as ``a + b c`` over ``c`` in ``[lo, hi]``: ``(a, b, True)``, or ``False``
+    when the minimum binds inside the bracket (the piece has its kink there)."""
+    if lo * x >= mr:
+        return 0.0, x, True
+    if hi * x <= mr:
+        return mr, 0.0, True
+    return 0.0, 0.0, False
+
+
 @njit(cache=True, nogil=True)
 def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_count, f_deaths, f_credit,
             multiplicative, floor, cap, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out,
@@ -438,7 +450,7 @@ def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_coun
     d_sec = np.zeros(n_sectors)
     sec_a = np.zeros(n_sectors)
     sec_b = np.zeros(n_sectors)
-    lo, hi = np.inf, -np.inf     # no bracket yet: everything near, the first simulation solved in full
+    lo, hi = np.inf, -np.inf     # no bracket yet: the first simulation's factor leaves it (solved in full)
     if not neutral:
         lo = hi = 1.0            # the factor is 1: every record is linear
     lin_a = lin_b = moved = 0.0
@@ -469,29 +481,16 @@ def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_coun
             g0r, mr, sr = ptab[e, 0] * pclass[cl, 2], pclass[cl, 3], np.int64(pclass[cl, 4])
             g[r], g0[r], m[r], sec[r] = gr, g0r, mr, sr
             moved += gr - g0r
-            # max(c gr, mr) over [lo, hi]: c gr if lo gr >= mr, mr if hi gr <= mr, else kinked
-            if lo * gr >= mr:
-                ra, rb = 0.0, gr
-            elif hi * gr <= mr:
-                ra, rb = mr, 0.0
+            an, bn, lin_new = _linear_piece(gr, mr, lo, hi)
+            ao, bo, lin_old = _linear_piece(g0r, mr, lo, hi)
+            if lin_new and lin_old:
+                lin_a += an - ao
+                lin_b += bn - bo
+                sec_a[sr] += an - ao
+                sec_b[sr] += bn - bo
             else:
                 near[n_near] = r
                 n_near += 1
-                r += 1
-                continue
-            if lo * g0r >= mr:
-                rb -= g0r
-            elif hi * g0r <= mr:
-                ra -= mr
-            else:
-                near[n_near] = r
-                n_near += 1
-                r += 1
-                continue
-            lin_a += ra
-            lin_b += rb
-            sec_a[sr] += ra
-            sec_b[sr] += rb
             r += 1
         c = _offbalance(s, r0, r, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m, sec, b,
                         cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out, sec_out,

@@ -78,9 +78,14 @@ PER_YEAR = ("premium", "claims", "xl_recovery", "accidents", "deaths", "avoided_
             "avoided_deaths", "fund_spent", "fatal_accidents")
 
 
-def _stream(seed_key, block: int, year: int, purpose: int) -> np.random.Generator:
+def _seed_sequence(seed_key, block: int, year: int, purpose: int) -> np.random.SeedSequence:
+    """The seed sequence of one stream: keyed by (seed, block, year, purpose), never by the chunk."""
     entropy, spawn = seed_key
-    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(*spawn, block, year, purpose)))
+    return np.random.SeedSequence(entropy, spawn_key=(*spawn, block, year, purpose))
+
+
+def _stream(seed_key, block: int, year: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng(_seed_sequence(seed_key, block, year, purpose))
 
 
 def _sorted_uniforms(rng, counts: np.ndarray):
@@ -589,9 +594,7 @@ def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, w
 def _sfc64_state(seed_key, block: int, year: int, purpose: int) -> np.ndarray:
     """The SFC64 state (a, b, c, counter) of a block-year's stream, seeded as numpy seeds
     ``np.random.SFC64`` from the stream's seed sequence: the accident step steps it itself."""
-    entropy, spawn = seed_key
-    ss = np.random.SeedSequence(entropy, spawn_key=(*spawn, block, year, purpose))
-    return np.random.SFC64(ss).state["state"]["state"].copy()
+    return np.random.SFC64(_seed_sequence(seed_key, block, year, purpose)).state["state"]["state"].copy()
 
 
 def _sfc64_generator(state: np.ndarray) -> np.random.Generator:
