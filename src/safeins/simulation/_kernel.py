@@ -362,57 +362,53 @@ def _static_total(b, cg, cm, c):   # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _offbalance(s, r0, r1, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m, sec, b, cg,
-                cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out, sec_out,
+def _offbalance(s, r0, r1, every, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m, sec, b,
+                cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out, sec_out,
                 d_sec):  # pragma: no cover - compiled
-    """Simulation ``s`` (records ``r0 .. r1``; per record its floated premium ``g``, clean-record
-    premium ``g0``, minimum ``m`` and sector ``sec``): the revenue-neutral off-balance factor ``c``
-    with minimum premiums (Newton's method from the same start as ``MinimumPremium.solve``), the
-    premium and the premium by sector (as ``MinimumPremium.totals``). Returns ``c``.
+    """Simulation ``s`` (records ``r0 .. r1``): the revenue-neutral off-balance factor ``c`` with
+    minimum premiums (Newton's method), the premium and the premium by sector (as
+    ``MinimumPremium.totals``) into the outputs. Returns ``c``, or NaN (outputs untouched) when
+    ``c`` leaves ``[lo, hi]``: the caller solves again with ``every``.
 
     The records come split: those whose change ``max(c g, m) - max(c g0, m)`` is linear in ``c``
     all over ``[lo, hi]`` are summed into ``lin_a + lin_b * c`` (by sector ``sec_a + sec_b * c``),
-    the ``n_near`` others are listed in ``near``. When ``c`` leaves ``[lo, hi]`` the simulation is
-    solved again with every record listed (``near``, ``sec_a`` and ``sec_b`` are overwritten).
+    the ``n_near`` others are listed in ``near`` with their floated premium ``g``, clean-record
+    premium ``g0``, minimum ``m`` and sector ``sec``. With ``every``, all of ``r0 .. r1`` are
+    near (their ``g``, ``g0``, ``m``, ``sec`` filled), nothing is linear and there is no bracket.
     ``d_sec`` is a work array of one item per sector."""
-    c = 1.0
-    for _attempt in range(2):
-        inside = True
-        if neutral:
-            c = goal / (cg[-1] + moved)
-            for _ in range(100):
-                if c < lo or c > hi:
-                    inside = False
-                    break
-                total, slope = _static_total(b, cg, cm, c)
-                d_sum = lin_a + lin_b * c
-                ds_sum = lin_b
-                for t in range(n_near):
-                    r = near[t]
-                    new, old = c * g[r], c * g0[r]
-                    d_sum += max(new, m[r]) - max(old, m[r])
-                    ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
-                gap = (total + d_sum) - goal
-                slope = slope + ds_sum
-                if abs(gap) <= 1e-13 * goal or not slope > 0:
-                    break
-                c = c - gap / slope
-        if inside and lo <= c <= hi:
-            break
-        # outside the bracket: every record listed, nothing linear, no bracket
+    if every:
         n_near = r1 - r0
-        for t in range(n_near):
-            near[t] = r0 + t
-        lin_a = lin_b = 0.0
-        sec_a[:] = 0.0
-        sec_b[:] = 0.0
         lo, hi = -np.inf, np.inf
+    c = 1.0
+    if neutral:
+        # Newton's start: MinimumPremium.solve's with every record, the previous simulation's factor
+        # (the bracket's centre) otherwise: close to the root, where the first start can lie outside
+        # the bracket when many minimums bind
+        c = goal / (cg[-1] + moved) if every else 0.5 * (lo + hi)
+        for _ in range(100):
+            if c < lo or c > hi:
+                return np.nan
+            total, slope = _static_total(b, cg, cm, c)
+            d_sum = lin_a + lin_b * c
+            ds_sum = lin_b
+            for t in range(n_near):
+                r = r0 + t if every else near[t]
+                new, old = c * g[r], c * g0[r]
+                d_sum += max(new, m[r]) - max(old, m[r])
+                ds_sum += (g[r] if new > m[r] else 0.0) - (g0[r] if old > m[r] else 0.0)
+            gap = (total + d_sum) - goal
+            slope = slope + ds_sum
+            if abs(gap) <= 1e-13 * goal or not slope > 0:
+                break
+            c = c - gap / slope
+        if c < lo or c > hi:
+            return np.nan
     c_out[s] = c
     d_sum = lin_a + lin_b * c
     for k in range(n_sectors):
         d_sec[k] = sec_a[k] + sec_b[k] * c
     for t in range(n_near):
-        r = near[t]
+        r = r0 + t if every else near[t]
         d = max(c * g[r], m[r]) - max(c * g0[r], m[r])
         d_sum += d
         d_sec[sec[r]] += d
@@ -441,61 +437,57 @@ def _linear_piece(x, mr, lo, hi):   # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_count, f_deaths, f_credit,
-            multiplicative, floor, cap, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out,
-            c_out, prem_out, sec_out, g, g0, m, sec, near):  # pragma: no cover - compiled
-    """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted): each
-    record's floating factor (as ``FloatingTables.factor``; ``credit`` empty: the base grades),
-    then the off-balance factor per simulation (:func:`_offbalance`). Fills ``f_out`` (the factors)
-    and the per-simulation outputs; ``g``, ``g0``, ``m``, ``sec`` and ``near`` are work arrays of
-    one item per record.
+def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, credit, ptab, pclass, f_rec,
+                   f_credit, multiplicative, floor, cap, f_out, g, g0, m, sec, near, sec_a,
+                   sec_b):  # pragma: no cover - compiled
+    """Price records ``r0 .. r1`` of one simulation (enterprise ``keys[r] - base``): each record's
+    floating factor (its class's part combined with the record's part ``f_rec``, levels x counts x
+    deaths; as ``FloatingTables.factor``) into ``f_out`` (when not empty), and its premium change
+    ``max(c g, m) - max(c g0, m)`` (floated and clean-record premiums, minimum) classified over the
+    bracket ``[lo, hi]``. A record above its minimum all over the bracket (most) adds ``c (g - g0)``
+    to the linear sums, by sector in a running sum (the book comes in sector order), and nothing of
+    it is stored; one whose minimum binds somewhere adds its linear piece, or is listed in ``near``
+    with its ``g``, ``g0``, ``m`` and ``sec`` when its kink is inside. With ``every`` each record is
+    stored that way and summed nowhere (the simulation is solved with every record). Returns
+    ``(n_near, lin_a, lin_b, moved)``; adds to ``sec_a`` and ``sec_b``.
 
-    One pass over the records: the off-balance factors of a block's simulations lie close together,
-    so a record's premium ``max(c g, m) - max(c g0, m)`` is linear in ``c`` over a bracket of
-    +-:data:`BRACKET` around the previous simulation's factor unless its minimum binds inside it
-    (a few records a simulation): the linear ones are summed as the pass goes, and Newton's steps
-    visit only the others (:func:`_offbalance`). The first simulation, and any whose factor
-    falls outside its bracket, are solved with every record in the Newton steps.
-
-    ``ptab`` has 16 bytes per enterprise, its base premium and price class, and ``pclass`` one row
-    per class (``engine.PRICE_COLUMNS``): each simulation's records read ``ptab`` in enterprise order,
-    so its size sets the cost."""
-    r_n = len(keys)
-    bs = len(c_out)
-    d_sec = np.zeros(n_sectors)
-    sec_a = np.zeros(n_sectors)
-    sec_b = np.zeros(n_sectors)
-    lo, hi = np.inf, -np.inf     # no bracket yet: the first simulation's factor leaves it (solved in full)
-    if not neutral:
-        lo = hi = 1.0            # the factor is 1: every record is linear
+    One function over a range, not one call per record: a call that takes arrays costs a reference
+    count per array (the record's own work is a few nanoseconds)."""
+    n_count, n_deaths = f_rec.shape[1], f_rec.shape[2]
+    f_flat = f_rec.ravel()
+    want_f = len(f_out) > 0
+    own_credit = len(credit) > 0
     lin_a = lin_b = moved = 0.0
     n_near = 0
-    s = 0
-    base = 0
-    r0 = 0
-    r = 0
-    while s < bs:
-        # the keys are sorted: step the simulation instead of dividing (an integer division costs
-        # more than the rest of the record)
-        while r < r_n and keys[r] < base + n:
-            e = keys[r] - base
-            cl = np.int64(ptab[e, 1])
-            cr = np.int64(pclass[cl, 1]) if len(credit) == 0 else credit[r]
-            a0 = f_grade[level[r]]
-            a1 = f_count[min(count[r], len(f_count) - 1)]
-            a2 = f_deaths[min(deaths[r], len(f_deaths) - 1)]
-            a3 = f_credit[cr]
-            if multiplicative:
-                raw = pclass[cl, 0] * (1 + a0) * (1 + a1) * (1 + a2) * (1 + a3)
-            else:
-                raw = 1.0 + pclass[cl, 0] + a0 + a1 + a2 + a3
-            f = min(max(raw, floor), cap)
+    cur, run_b = -1, 0.0     # the current sector's running sum
+    for r in range(r0, r1):
+        e = keys[r] - base
+        cl = np.int64(ptab[e, 1])
+        rec = f_flat[(np.int64(level[r]) * n_count + min(np.int64(count[r]), n_count - 1)) * n_deaths
+                     + min(np.int64(deaths[r]), n_deaths - 1)]
+        if not own_credit:     # the base grade, folded into the class's factor
+            raw = pclass[cl, 0] * rec if multiplicative else pclass[cl, 0] + rec
+        elif multiplicative:   # a grade of its own: the class's static factor with that grade's
+            raw = pclass[cl, 4] * (1.0 + f_credit[credit[r]]) * rec
+        else:
+            raw = 1.0 + pclass[cl, 4] + f_credit[credit[r]] + rec
+        f = min(max(raw, floor), cap)
+        if want_f:
             f_out[r] = f
-            gr = ptab[e, 0] * f
-            # the clean-record premium B f0, the same product as _Prepared.Bf0
-            g0r, mr, sr = ptab[e, 0] * pclass[cl, 2], pclass[cl, 3], np.int64(pclass[cl, 4])
+        # the clean-record premium B f0 is the same product as _Prepared.Bf0
+        gr, g0r, mr, sr = ptab[e, 0] * f, ptab[e, 0] * pclass[cl, 1], pclass[cl, 2], np.int64(pclass[cl, 3])
+        d = gr - g0r
+        moved += d
+        if every:
             g[r], g0[r], m[r], sec[r] = gr, g0r, mr, sr
-            moved += gr - g0r
+        elif lo * min(gr, g0r) >= mr:   # above the minimum all over the bracket
+            lin_b += d
+            if sr != cur:
+                if cur >= 0:
+                    sec_b[cur] += run_b
+                cur, run_b = sr, 0.0
+            run_b += d
+        else:
             an, bn, lin_new = _linear_piece(gr, mr, lo, hi)
             ao, bo, lin_old = _linear_piece(g0r, mr, lo, hi)
             if lin_new and lin_old:
@@ -504,18 +496,57 @@ def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_grade, f_coun
                 sec_a[sr] += an - ao
                 sec_b[sr] += bn - bo
             else:
+                g[r], g0[r], m[r], sec[r] = gr, g0r, mr, sr
                 near[n_near] = r
                 n_near += 1
-            r += 1
-        c = _offbalance(s, r0, r, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0, m, sec, b,
-                        cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out, sec_out,
-                        d_sec)
+    if cur >= 0:
+        sec_b[cur] += run_b
+    return n_near, lin_a, lin_b, moved
+
+
+@njit(cache=True, nogil=True)
+def reprice(keys, level, count, deaths, credit, n, ptab, pclass, f_rec, f_credit, multiplicative, floor, cap,
+            b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, f_out, c_out, prem_out, sec_out, g, g0,
+            m, sec, near):  # pragma: no cover - compiled
+    """Next year's premiums from the records (keys ``simulation * n + enterprise``, sorted; ``credit``
+    per record, or empty for the base grades): each simulation's records priced in one pass
+    (:func:`_price_records`), then its off-balance factor (:func:`_offbalance`). Fills ``f_out``
+    (the factors; empty: not wanted) and the per-simulation outputs; ``g``, ``g0``, ``m``, ``sec``
+    and ``near`` are work arrays of one item per record.
+
+    The off-balance factors of a block's simulations lie close together, so a record's premium
+    ``max(c g, m) - max(c g0, m)`` is linear in ``c`` over a bracket of +-:data:`BRACKET` around
+    the previous simulation's factor unless its minimum binds inside it (a few records a
+    simulation): the linear ones are summed as the pass goes, and Newton's steps visit only the
+    others. The first simulation, and any whose factor falls outside its bracket, are solved with
+    every record (priced again to store them).
+
+    ``ptab`` has 16 bytes per enterprise, its base premium and price class, and ``pclass`` one row
+    per class (``engine.PRICE_COLUMNS``): each simulation's records read ``ptab`` in enterprise order,
+    so its size sets the cost."""
+    bs = len(c_out)
+    d_sec = np.zeros(n_sectors)
+    sec_a = np.zeros(n_sectors)
+    sec_b = np.zeros(n_sectors)
+    lo, hi = np.inf, -np.inf     # no bracket yet: the first simulation is solved with every record
+    if not neutral:
+        lo = hi = 1.0            # the factor is 1: every record is linear
+    r0 = 0
+    for s in range(bs):
+        base = s * n
+        r1 = np.searchsorted(keys, base + n)
+        c = np.nan
+        for every in (lo > hi, True):   # with the bracket, then (if c leaves it) with every record
+            sec_a[:] = 0.0
+            sec_b[:] = 0.0
+            n_near, lin_a, lin_b, moved = _price_records(
+                r0, r1, base, every, lo, hi, keys, level, count, deaths, credit, ptab, pclass, f_rec,
+                f_credit, multiplicative, floor, cap, f_out, g, g0, m, sec, near, sec_a, sec_b)
+            c = _offbalance(s, r0, r1, every, near, n_near, lin_a, lin_b, sec_a, sec_b, moved, lo, hi, g, g0,
+                            m, sec, b, cg, cm, sb, scg, scm, boff, n_sectors, goal, neutral, c_out, prem_out,
+                            sec_out, d_sec)
+            if not np.isnan(c):
+                break
         if neutral:
             lo, hi = c * (1.0 - BRACKET), c * (1.0 + BRACKET)
-        lin_a = lin_b = moved = 0.0
-        sec_a[:] = 0.0
-        sec_b[:] = 0.0
-        n_near = 0
-        s += 1
-        base += n
-        r0 = r
+        r0 = r1

@@ -66,7 +66,7 @@ ENT_TABLES = {"ctab": ("interval_end", "threshold"), "attr": ("limit_class", "se
 #: premium and price class, and per class (distinct rows of the other columns) the static floating
 #: factor, base credit grade, clean-record factor f0, minimum premium and sector
 PRICE_COLUMNS = {"ptab": ("base_premium", "price_class"),
-                 "pclass": ("static", "credit", "clean_factor", "min_premium", "sector")}
+                 "pclass": ("class_factor", "clean_factor", "min_premium", "sector", "static")}
 #: the bank tables of a year: the amounts (``bamt``) and one code (``bcode = deaths * 4 + grade``)
 BANK_COLUMNS = {"bamt": ("covered", "rescue"), "bcode": ("deaths * 4 + grade",)}
 #: the accident step: compiled with numba, vectorised numpy, or numba when it is installed
@@ -328,10 +328,10 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
             if mins is not None and kern.reprice is not None:
                 # compiled: the factors, then the off-balance in one pass per Newton step
                 r_n = len(keys)
-                f = ws.get("factors", r_n)
+                f = ws.get("factors", r_n if T else 0)   # the factors serve the tracked enterprises
                 c, prem, sec_prem = np.empty(bs), np.empty(bs), np.empty((bs, S))
-                kern.reprice(keys, level, count, deaths, credit, n, pre.ptab, pre.pclass, fl.grade, fl.count,
-                             fl.deaths, fl.credit, fl.combine == "multiplicative", float(fl.floor),
+                kern.reprice(keys, level, count, deaths, credit, n, pre.ptab, pre.pclass, pre.f_rec,
+                             np.asarray(fl.credit, float), fl.combine == "multiplicative", float(fl.floor),
                              float(fl.cap), minimum.all.b, minimum.all.cg, minimum.all.cm, *minimum.flat,
                              minimum.boff, S, goal, bool(fl.neutral), f, c, prem, sec_prem,
                              ws.get("g", r_n), ws.get("g0", r_n), ws.get("m", r_n),
@@ -562,13 +562,25 @@ class _Prepared:
         if self.mins is not None:
             self.minimum = MinimumPremium(self.Bf0, self.mins, book.sector, S)
             self.goal = float(np.maximum(book.base_premium, self.mins).sum())
-        self.ptab = self.pclass = None
+        self.ptab = self.pclass = self.f_rec = None
         if self.minimum is not None:   # the compiled repricing's tables (PRICE_COLUMNS)
-            rows = np.column_stack((np.broadcast_to(np.asarray(fl.static, float), (n,)),
-                                    book.credit.astype(float), self.f0, self.mins,
+            static = np.broadcast_to(np.asarray(fl.static, float), (n,))
+            rows = np.column_stack((static, book.credit.astype(float), self.f0, self.mins,
                                     book.sector.astype(float)))
-            pclass, cls = _row_classes(rows)
-            self.pclass = np.ascontiguousarray(pclass)
+            classes, cls = _row_classes(rows)
+            # a record's factor is its class's part (static and base credit grade) combined with
+            # the record's part (grade level x accident count x deaths), each computed once here
+            st, cr = classes[:, 0], classes[:, 1].astype(np.int64)
+            lv, ct, dt = (np.asarray(a, float) for a in (fl.grade, fl.count, fl.deaths))
+            if fl.combine == "multiplicative":
+                class_factor = st * (1 + fl.credit[cr])
+                self.f_rec = (1 + lv)[:, None, None] * (1 + ct)[None, :, None] * (1 + dt)[None, None, :]
+            else:
+                class_factor = 1.0 + st + fl.credit[cr]
+                self.f_rec = lv[:, None, None] + ct[None, :, None] + dt[None, None, :]
+            self.f_rec = np.ascontiguousarray(self.f_rec)
+            self.pclass = np.ascontiguousarray(np.column_stack((class_factor, classes[:, 2], classes[:, 3],
+                                                                classes[:, 4], st)))
             self.ptab = np.ascontiguousarray(np.column_stack((book.base_premium, cls.astype(float))))
 
 
