@@ -107,7 +107,7 @@ def _spaced_uniforms(e: np.ndarray, counts: np.ndarray):
     keep = np.ones(len(e), dtype=bool)
     keep[ends] = False
     sim = sim_all[keep]
-    u = (cs[keep] - base[sim]) / total[sim]
+    u = (cs[keep] - base[sim]) * (1.0 / total)[sim]   # as the compiled step: one division a simulation
     return u, sim
 
 
