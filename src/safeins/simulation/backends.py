@@ -14,12 +14,10 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
-
 from .._base.guard import check_work
 from .._base.rng import SeedLike, as_seed_sequence
 from .._base.threads import available_cores
-from .engine import BLOCK, kernel_function, run_blocks
+from .engine import BLOCK, join_blocks, kernel_function, run_blocks, submit_blocks
 from .spec import Effects, EngineSpec
 
 __all__ = ["MAX_ACCIDENTS", "WORKER_ENVIRON", "run", "seed_key", "size_guard"]
@@ -88,23 +86,45 @@ def run(spec: EngineSpec, effects: list[Effects], *, n_sims: int, seed, chunk_si
     bar = _progress(len(chunks) * len(effects), progress, "stress test")
     try:
         if backend == "local":
-            out = {}
-            for eff in effects:
-                parts = []
-                for blocks in chunks:
-                    parts.append(run_blocks(spec, eff, key, blocks, n_sims, kernel, threads))
-                    if bar is not None:
-                        bar.update(1)
-                out[eff.name] = _concat(parts)
-            return out
+            return _run_local(spec, effects, key, chunks, n_sims, kernel, threads, bar)
         return _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar, kernel)
     finally:
         if bar is not None:
             bar.close()
 
 
-def _concat(parts):
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def _run_local(spec, effects, key, chunks, n_sims, kernel, threads, bar):
+    """Every scenario's chunks in this process. With threads, one pool runs all of a scenario's
+    blocks: they are all submitted at once (a block is cheap to queue: its arrays are made when it
+    runs) and collected chunk by chunk, so no thread waits at a chunk's end for the other's last
+    block (about 4 % of a Ningbo-scale run on two threads when each chunk waited)."""
+    out = {}
+    if threads <= 1 or sum(len(c) for c in chunks) <= 1:
+        for eff in effects:
+            parts = []
+            for blocks in chunks:
+                parts.append(run_blocks(spec, eff, key, blocks, n_sims, kernel))
+                if bar is not None:
+                    bar.update(1)
+            out[eff.name] = join_blocks(parts)
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for eff in effects:
+            futures = [submit_blocks(pool, spec, eff, key, blocks, n_sims, kernel) for blocks in chunks]
+            parts = []
+            try:
+                for chunk in futures:
+                    parts.append(join_blocks(chunk))
+                    if bar is not None:
+                        bar.update(1)
+            except BaseException:   # an error or an interrupt: drop the queued blocks, do not wait
+                for f in (f for chunk in futures for f in chunk):
+                    f.cancel()
+                raise
+            out[eff.name] = join_blocks(parts)
+    return out
 
 
 def _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar, kernel):
@@ -135,7 +155,7 @@ def _run_dask(spec, effects, key, chunks, n_sims, client, n_workers, bar, kernel
             results[name][i] = fut.result()
             if bar is not None:
                 bar.update(1)
-        return {name: _concat(parts) for name, parts in results.items()}
+        return {name: join_blocks(parts) for name, parts in results.items()}
     finally:
         if own is not None:
             cluster = own.cluster

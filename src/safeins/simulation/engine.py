@@ -48,8 +48,8 @@ from ..errors import Problem, Problems, ValidationError
 from ._minimum import MinimumPremium
 from .spec import Effects, EngineSpec
 
-__all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "free_workspaces", "kernel_function", "run_block",
-           "run_blocks"]
+__all__ = ["BLOCK", "KERNELS", "PER_YEAR", "Kernel", "free_workspaces", "join_blocks", "kernel_function",
+           "run_block", "run_blocks", "submit_blocks"]
 
 #: simulations per block: the unit of random streams (chunks are groups of blocks)
 BLOCK = 50
@@ -807,16 +807,28 @@ def run_blocks(spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims: int,
     ``threads > 1`` runs the blocks in that many threads: the compiled kernels and numpy's bulk
     draws release the GIL, so blocks run side by side on a multi-core machine. A block draws from
     its own streams and writes its own arrays, so the numbers do not depend on ``threads``."""
-    pre = _prepared(spec, eff)
-
-    def one(b):
-        return run_block(spec, eff, seed_key, b, min(BLOCK, n_sims - b * BLOCK), pre, kernel=kernel)
-
     if threads > 1 and len(blocks) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(threads, len(blocks))) as pool:
-            parts = list(pool.map(one, blocks))
-    else:
-        parts = [one(b) for b in blocks]
+            return join_blocks(submit_blocks(pool, spec, eff, seed_key, blocks, n_sims, kernel))
+    pre = _prepared(spec, eff)
+    return join_blocks([run_block(spec, eff, seed_key, b, min(BLOCK, n_sims - b * BLOCK), pre, kernel=kernel)
+                        for b in blocks])
+
+
+def submit_blocks(pool, spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims: int,
+                  kernel: str = "auto") -> list:
+    """Submit each block to ``pool`` (a ``concurrent.futures`` executor); returns the futures in
+    block order. A caller that submits the blocks of several chunks before it waits for the first
+    keeps every thread busy up to the last block (``backends.run``), where waiting chunk by chunk
+    idles a thread at every chunk's end."""
+    pre = _prepared(spec, eff)
+    return [pool.submit(run_block, spec, eff, seed_key, b, min(BLOCK, n_sims - b * BLOCK), pre, kernel=kernel)
+            for b in blocks]
+
+
+def join_blocks(parts) -> dict:
+    """Concatenate blocks' results (dicts of arrays, simulations first), or their futures'."""
+    parts = [p.result() if hasattr(p, "result") else p for p in parts]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
