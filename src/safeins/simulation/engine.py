@@ -62,9 +62,12 @@ GUIDE = 4
 ENT_TABLES = {"ctab": ("interval_end", "threshold"), "attr": ("limit_class", "sector << 32"),
               "combos": ("rescue_limit", "per_accident_limit", "severity", "aggregate_limit"),
               "track": ("tracked index or -1",)}
-#: the tables of the compiled repricing (``_Prepared.ptab`` and ``pclass``): per enterprise its base
-#: premium and price class, and per class (distinct rows of the other columns) the static floating
-#: factor, base credit grade, clean-record factor f0, minimum premium and sector
+#: the tables of the compiled repricing (``_Prepared.ptab``, ``pclass`` and ``f_rec``): per enterprise
+#: its base premium and price class; per class (the distinct rows of static floating factor, base
+#: credit grade, clean-record factor f0, minimum premium and sector) the class's part of a record's
+#: factor (static with the base grade's credit factor), f0, the minimum, the sector and the static
+#: factor (for records whose grade moved); ``f_rec`` is the record's part (grade level x accident
+#: count x deaths)
 PRICE_COLUMNS = {"ptab": ("base_premium", "price_class"),
                  "pclass": ("class_factor", "clean_factor", "min_premium", "sector", "static")}
 #: the bank tables of a year: the amounts (``bamt``) and one code (``bcode = deaths * 4 + grade``)
@@ -672,7 +675,8 @@ def _accidents_numpy(pos_state, bank_state, counts, total, thin, guide, ctab, at
                      avoided, avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count,
                      r_deaths, r_fatal) -> int:
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
-    arguments, same random numbers in the same order, sums in the same order)."""
+    arguments, same random numbers in the same order, sums in accident order: the compiled step
+    adds a run of accidents in one cell before adding it to the cell, the rest in the same order)."""
     bs, n = len(counts), len(ctab)
     u, sim = _spaced_uniforms(_sfc64_exponentials_numpy(pos_state, int(counts.sum()) + bs), counts)
     # candidate i of simulation s reads its sector's bank entry (t0_s + i) mod bank_size
