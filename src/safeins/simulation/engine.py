@@ -446,7 +446,7 @@ def _workspace():
 
 
 def free_workspaces() -> int:
-    """Release the workspaces kept for later runs; returns the bytes freed (about 35 MB per thread
+    """Release the workspaces kept for later runs; returns the bytes freed (about 30 MB per thread
     after a Ningbo-scale run: 78,200 enterprises, ~6,800 candidate accidents a simulation-year).
 
     >>> import safeins as si
