@@ -107,6 +107,26 @@ def test_a_known_book_gives_poisson_counts_and_fixed_costs(kernel):
 
 
 @KERNELS
+def test_a_simulations_bank_entries_are_independent_draws_even_from_a_sorted_bank(kernel):
+    """Each candidate draws its own bank entry, so a simulation's accidents are independent draws
+    from the bank whatever order its entries come in. Here the bank is sorted by deaths: a
+    simulation's total deaths, standardised with the variance of independent draws, has mean 0 and
+    variance 1. (Runs of consecutive entries from one random start, even of a bank shuffled once,
+    gave a variance of 0.6: a run's sum moves with the fixed sequence's autocorrelations.)"""
+    n, size = 40, 256
+    deaths = np.repeat(np.arange(8), size // 8)            # sorted: 0, ..., 0, 1, ..., 7
+    bank = AccidentBank(size=size, deaths=deaths, serious=np.zeros(size, np.int64),
+                        grade=np.zeros(size, np.int8))
+    spec = EngineSpec(book=_book(n), floating=FloatingTables.flat(n), bank=bank, reinsurance=Reinsurance(),
+                      finance=Finance(0.0, 0.0, 0.0), years=1, first_year=2024)
+    out = run(spec, [_effects(n)], n_sims=2000, seed=11, progress=False, kernel=kernel)["t"]
+    c, total = out["accidents"][:, 0], out["deaths"][:, 0]     # about 20 accidents a simulation
+    mu, var = deaths.mean(), deaths.var()
+    z = (total - c * mu) / np.sqrt(c * var)
+    assert abs(z.mean()) < 0.1 and 0.85 < z.var() < 1.15
+
+
+@KERNELS
 def test_limits_per_accident_and_aggregate(kernel):
     n = 2
     book = _book(n)

@@ -8,10 +8,10 @@ The kernel does, candidate by candidate, what :func:`safeins.simulation.engine._
 in about thirty vectorised passes, from the same random numbers, which it draws itself from two
 SFC64 generators (numpy's SFC64 step, :func:`sfc64_next`): the exponential spacings of the
 positions from the ``_ACCIDENTS`` stream (simulation after simulation, ``counts[s] + 1`` each;
-numpy's ziggurat, :func:`sfc64_exponential`) and one uniform per simulation from the ``_BANK``
-stream (the start of its run of bank entries, see :func:`accidents`). The numpy twin draws the
-same numbers with ``np.random.Generator(np.random.SFC64(...))``; drawing them here spares writing
-them to memory and reading them back.
+numpy's ziggurat, :func:`sfc64_exponential`) and one uniform per candidate from the ``_BANK``
+stream (its bank entry). The numpy twin draws the same numbers with
+``np.random.Generator(np.random.SFC64(...))``; drawing them here spares writing them to memory and
+reading them back.
 Sums run in accident order, as numpy's ``bincount`` does, except that runs of accidents in one
 cell (simulation, grade, sector) are summed before they are added to it, so both kernels give the
 same numbers to the last bits (tests/test_simulation.py checks that they agree to 1e-12). The
@@ -219,12 +219,11 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
     grade). Every simulation reads them in enterprise order, so their size, not the number of reads,
     sets the cost: each is as small as the numbers allow. The random numbers are drawn here:
     ``pos_state`` and ``bank_state`` are SFC64 states (updated), the first for the spacings, the
-    second for one uniform per simulation: candidate i of a simulation (thinned ones included)
-    takes entry ``(t0 + i) mod bank_size`` of its sector's part of the bank, ``t0`` uniform. The
-    bank's entries are independent draws in random order (the engine shuffles each sector's part
-    once, ``engine._bank_order``), so a simulation's accidents are distinct independent draws; the
-    entries are read in order, which the processor streams, where one random entry per candidate
-    cost a random read each (3.7 to 6.5 ns a candidate, measured)."""
+    second for one uniform per candidate, in order: its entry in its sector's part of the bank, so
+    the accidents are independent draws from the bank (with replacement). Reading a run of
+    consecutive entries from one random start instead was 4-6 ns a candidate faster, but a run's
+    sum varies over the starts like moving sums of one fixed sequence, not like independent draws
+    (tests/test_simulation.py: its variance was 0.6 of theirs)."""
     n = len(ctab)
     last = n - 1
     m = len(guide)
@@ -269,13 +268,9 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         k = 0
         xi = 0
         n_miss = 0
-        t = np.int64(sfc64_uniform(bank_state) * fsize)
         for i in range(c):
             ent = pe[i]
-            j = (attr[ent] >> 32) * bank_size + t
-            t += 1
-            if t == bank_size:
-                t = 0
+            j = (attr[ent] >> 32) * bank_size + np.int64(sfc64_uniform(bank_state) * fsize)
             if thin and px[i] >= ctab[ent, 1]:
                 bm[n_miss] = j
                 n_miss += 1

@@ -165,28 +165,6 @@ def _row_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(ordered[new]), cls
 
 
-#: the seed of the bank's fixed order (:func:`_bank_order`): part of the engine, not of a run
-BANK_ORDER_SEED = 20171
-
-
-@functools.lru_cache(maxsize=8)
-def _bank_order(size: int, n_sectors: int) -> np.ndarray:
-    """The order the accident step reads the bank in: each sector's ``size`` entries permuted at
-    random, once, with a fixed seed (:data:`BANK_ORDER_SEED`). A simulation takes a run of
-    consecutive entries from a random start (``_kernel.accidents``); permuting makes the run a set
-    of independent draws even from a bank sorted by severity, and costs one gather per year's
-    tables. Read-only: it is cached.
-
-    >>> o = _bank_order(4, 2)
-    >>> sorted(o[:4].tolist()), sorted(o[4:].tolist())
-    ([0, 1, 2, 3], [4, 5, 6, 7])
-    """
-    rng = np.random.default_rng(BANK_ORDER_SEED)
-    order = np.concatenate([k * size + rng.permutation(size) for k in range(n_sectors)])
-    order.setflags(write=False)
-    return order
-
-
 class _Year:
     """Per-year, per-scenario arrays the loop reads (cumulative candidate weights)."""
 
@@ -229,12 +207,8 @@ class _Year:
             # the limits an enterprise's accidents read, by class: exact values, each distinct row once
             combos, cls = _row_classes(np.column_stack((rlim, pal, self.severity, agg)))
             attr = cls | (book.sector.astype(np.int64) << 32)
-            # each sector's entries in a fixed random order: a simulation reads a run of consecutive
-            # entries, which must be independent draws whatever order the bank came in
-            order = _bank_order(bank.size, len(book.sectors))
-            bamt = np.ascontiguousarray(np.column_stack((self.covered[order], self.rescue[order])))
-            bcode = (bank.deaths[order].astype(np.int64) * 4 + bank.grade[order].astype(np.int64)
-                     ).astype(np.int32)
+            bamt = np.ascontiguousarray(np.column_stack((self.covered, self.rescue)))
+            bcode = (bank.deaths.astype(np.int64) * 4 + bank.grade.astype(np.int64)).astype(np.int32)
             # the year's fixed accidents, in enterprise order (stable: the scenario's order is kept)
             xs = sorted((e for e in self.extra if e[0] == y), key=lambda e: e[1])
             extras = (np.array([e[1] for e in xs], np.int64), np.array([e[4] for e in xs], np.int64),
@@ -679,12 +653,10 @@ def _accidents_numpy(pos_state, bank_state, counts, total, thin, guide, ctab, at
     adds a run of accidents in one cell before adding it to the cell, the rest in the same order)."""
     bs, n = len(counts), len(ctab)
     u, sim = _spaced_uniforms(_sfc64_exponentials_numpy(pos_state, int(counts.sum()) + bs), counts)
-    # candidate i of simulation s reads its sector's bank entry (t0_s + i) mod bank_size
-    t0 = (_sfc64_uniforms_numpy(bank_state, bs) * bank_size).astype(np.int64)
-    rank = np.arange(len(u)) - np.repeat(np.cumsum(counts) - counts, counts)
+    ub = _sfc64_uniforms_numpy(bank_state, len(u))
     x = u * total
     ent = _locate(ctab[:, 0], guide, u, x)
-    j = (attr[ent] >> 32) * bank_size + (t0[sim] + rank) % bank_size
+    j = (attr[ent] >> 32) * bank_size + (ub * bank_size).astype(np.int64)
     if thin:
         # the position of x inside its enterprise's interval is a fresh uniform: thinning
         # needs no third random number

@@ -95,10 +95,8 @@ class FloatingTables:
 class AccidentBank:
     """Accidents pre-simulated from the accident model, ``size`` per sector, sector after sector.
 
-    The entries must be independent draws; their order does not matter (the engine reads each
-    sector's part in a fixed random order). Candidate i of a simulation-year (in enterprise order)
-    of sector s takes entry ``s * size + (t0 + i) mod size`` of that order, ``t0 = floor(u * size)``
-    with u uniform per simulation and year. ``covered``
+    A simulated accident of sector s picks bank entry ``s * size + floor(u * size)``, u uniform per
+    accident: independent draws from the bank, whatever order its entries come in. ``covered``
     and ``rescue`` (per year, they move with cost growth and limits) hold each accident's insured
     amount before the per-accident limit excluding rescue, and its rescue cost after the deductible
     (the rescue sub-limit depends on the enterprise's per-accident limit).
