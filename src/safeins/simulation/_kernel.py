@@ -16,7 +16,7 @@ Sums run in accident order, as numpy's ``bincount`` does, except that runs of ac
 cell (simulation, grade, sector) are summed before they are added to it, so both kernels give the
 same numbers to the last bits (tests/test_simulation.py checks that they agree to 1e-12). The
 kernels release the GIL (``nogil=True``): the engine runs blocks of simulations in threads
-(``run_blocks``).
+(``engine.submit_blocks``).
 
 >>> accidents.__class__.__name__       # compiled on first call, cached on disk (cache=True)
 'CPUDispatcher'

@@ -523,7 +523,7 @@ class _Prepared:
         book, fl = spec.book, spec.floating
         n = book.n
         self.years = [_Year(eff, y) for y in range(spec.years)]
-        for yr in self.years:   # built here, not on first use: threads share them (run_blocks)
+        for yr in self.years:   # built here, not on first use: threads share them (submit_blocks)
             yr.tables(spec)
         z = np.zeros(n, np.int64)
         self.f0 = fl.factor(np.arange(n), z, z, z, book.credit)
@@ -551,11 +551,11 @@ class _Prepared:
             lv, ct, dt = (np.asarray(a, float) for a in (fl.grade, fl.count, fl.deaths))
             if fl.combine == "multiplicative":
                 class_factor = st * (1 + fl.credit[cr])
-                self.f_rec = (1 + lv)[:, None, None] * (1 + ct)[None, :, None] * (1 + dt)[None, None, :]
+                f_rec = (1 + lv)[:, None, None] * (1 + ct)[None, :, None] * (1 + dt)[None, None, :]
             else:
                 class_factor = 1.0 + st + fl.credit[cr]
-                self.f_rec = lv[:, None, None] + ct[None, :, None] + dt[None, None, :]
-            self.f_rec = np.ascontiguousarray(self.f_rec)
+                f_rec = lv[:, None, None] + ct[None, :, None] + dt[None, None, :]
+            self.f_rec = np.ascontiguousarray(f_rec)
             self.pclass = np.ascontiguousarray(np.column_stack((class_factor, classes[:, 2], classes[:, 3],
                                                                 classes[:, 4], st)))
             self.ptab = np.ascontiguousarray(np.column_stack((book.base_premium, cls.astype(float))))
@@ -776,18 +776,11 @@ def _credit(spec, eff, seed_key, block, y, bs, cr_keys, cr_grade, acc_keys, fata
     return keys[moved], cur[moved]
 
 
-def run_blocks(spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims: int,
-               kernel: str = "auto", threads: int = 1) -> dict:
-    """Run consecutive blocks and concatenate their results (simulations in order).
-
-    ``threads > 1`` runs the blocks in that many threads: the compiled kernels and numpy's bulk
-    draws release the GIL, so blocks run side by side on a multi-core machine. A block draws from
-    its own streams and writes its own arrays, so the numbers do not depend on ``threads``."""
-    if threads > 1 and len(blocks) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(threads, len(blocks))) as pool:
-            return join_blocks(submit_blocks(pool, spec, eff, seed_key, blocks, n_sims, kernel))
+def run_blocks(spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims: int, kernel: str = "auto") -> dict:
+    """Run consecutive blocks one after another in this thread (a dask task, or the local backend
+    on one thread) and concatenate their results (simulations in order). Threads take blocks from
+    :func:`submit_blocks`; a block draws from its own streams and writes its own arrays, so the
+    numbers do not depend on how blocks are spread."""
     pre = _prepared(spec, eff)
     return join_blocks([run_block(spec, eff, seed_key, b, min(BLOCK, n_sims - b * BLOCK), pre, kernel=kernel)
                         for b in blocks])
