@@ -273,6 +273,28 @@ def test_kernels_agree_on_a_block_with_every_feature():
     assert np.isclose(a["tracked_claims"][:, 1, 1].max(), 250.0 * 0.9)
 
 
+@pytest.mark.parametrize("size", [256, 250])
+def test_kernels_pick_the_same_bank_entries(size):
+    """Every bank entry differs (deaths, grade, amounts), so the kernels agree only if they pick
+    the same entry for every accident: with a bank of 2**8 entries a sector (the compiled step
+    takes the output's top bits) and of 250 (it scales the uniform)."""
+    n, years = 30, 2
+    rows = 2 * size
+    book = BookArrays(**{**_book(n).__dict__, "sector": np.arange(n) % 2, "sectors": ("trade", "mining")})
+    bank = AccidentBank(size=size, deaths=np.arange(rows) % 7, serious=np.zeros(rows, np.int64),
+                        grade=(np.arange(rows) % 4).astype(np.int8))
+    spec = EngineSpec(book=book, floating=FloatingTables.flat(n), bank=bank, reinsurance=Reinsurance(),
+                      finance=Finance(0.0, 0.0, 0.0), years=years, first_year=2024)
+    eff = Effects(**{**_effects(n, years=years).__dict__,
+                     "covered": np.tile(1000.0 + np.arange(rows) * 1.5, (years, 1)),
+                     "rescue": np.tile(np.arange(rows) % 13 * 7.0, (years, 1))})
+    a, b = (run(spec, [eff], n_sims=120, seed=5, chunk_size=60, progress=False, kernel=k)["t"]
+            for k in ("numba", "numpy"))
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-12, atol=1e-9, err_msg=k)
+    assert a["deaths"].sum() > 0 and len(np.unique(a["claims"])) > 100
+
+
 def test_prepared_tables_are_reused_and_do_not_keep_a_scenario_alive():
     import gc
     import weakref

@@ -6,7 +6,7 @@ run asks for the numba kernel (``kernel="numba"``, or ``"auto"`` when numba is i
 
 The kernel does, candidate by candidate, what :func:`safeins.simulation.engine._accidents_numpy` does
 in about thirty vectorised passes, from the same random numbers, which it draws itself from two
-SFC64 generators (numpy's SFC64 step, :func:`sfc64_next`): the exponential spacings of the
+SFC64 generators (numpy's SFC64 step, :func:`sfc64_step`): the exponential spacings of the
 positions from the ``_ACCIDENTS`` stream (simulation after simulation, ``counts[s] + 1`` each;
 numpy's ziggurat, :func:`sfc64_exponential`) and one uniform per candidate from the ``_BANK``
 stream (its bank entry). The numpy twin draws the same numbers with
@@ -28,36 +28,65 @@ import math
 from decimal import Decimal, localcontext
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-__all__ = ["accidents", "reprice", "sfc64_exponential", "sfc64_exponentials", "sfc64_next", "sfc64_uniform",
-           "sfc64_uniforms", "ziggurat_root", "ziggurat_tables"]
+__all__ = ["accidents", "prefetch", "reprice", "sfc64_exponential", "sfc64_exponentials", "sfc64_step",
+           "sfc64_uniforms", "sfc64_unit", "ziggurat_root", "ziggurat_tables"]
 
 
 #: 2**-53: a 64-bit output's top 53 bits times this is a uniform on [0, 1), as numpy's ``random()``
 INV53 = 1.0 / 9007199254740992.0
 
 
+_U1, _U3, _U8, _U11, _U24, _U40, _BYTE = (np.uint64(v) for v in (1, 3, 8, 11, 24, 40, 0xFF))
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Ask the processor to fetch the cache line of ``arr[idx]`` (the first item of row ``idx`` of a
+    2-d array) without waiting for it: a loop that will read a random-looking item some iterations
+    on issues this first, and the read finds it in cache (LLVM's ``llvm.prefetch``: read, keep in
+    every level). No bounds check: an index outside the array is only a useless hint."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer2(
+            context, builder, data=ary.data, shape=cgutils.unpack_tuple(builder, ary.shape),
+            strides=cgutils.unpack_tuple(builder, ary.strides), layout=aryty.layout,
+            inds=[args[1]] + [zero] * (aryty.ndim - 1), wraparound=False, boundscheck=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p],
+                                              ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
 @njit(cache=True, nogil=True, inline="always")
-def sfc64_next(st):   # pragma: no cover - compiled
-    """The next 64-bit output of the SFC64 generator whose state (a, b, c, counter) is ``st``, updated
-    in place: numpy's ``SFC64`` step (Chris Doty-Humphrey's Small Fast Counting generator), so the
-    stream equals ``np.random.SFC64(...).random_raw()`` from the same state (tests check it)."""
-    a, b, c, w = st[0], st[1], st[2], st[3]
+def sfc64_step(a, b, c, w):   # pragma: no cover - compiled
+    """numpy's ``SFC64`` step (Chris Doty-Humphrey's Small Fast Counting generator) on the state
+    ``(a, b, c, counter)``: returns the 64-bit output and the next state, so the stream equals
+    ``np.random.SFC64(...).random_raw()`` from the same state (tests check it). The state travels in
+    four scalars, which stay in registers: kept in an array, every step stored it and the next read
+    it back, a store-to-load wait on the generator's chain."""
     out = a + b + w
-    st[3] = w + np.uint64(1)
-    st[0] = b ^ (b >> np.uint64(11))
-    st[1] = c + (c << np.uint64(3))
-    st[2] = ((c << np.uint64(24)) | (c >> np.uint64(40))) + out
-    return out
+    return out, b ^ (b >> _U11), c + (c << _U3), ((c << _U24) | (c >> _U40)) + out, w + _U1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sfc64_uniform(st):   # pragma: no cover - compiled
-    """A uniform on [0, 1) from the SFC64 state ``st`` (updated): the top 53 bits of the next
-    output times 2**-53, as numpy's ``random()`` (converted as a signed integer: exact, and one
-    instruction where an unsigned conversion takes several)."""
-    return float(np.int64(sfc64_next(st) >> np.uint64(11))) * INV53
+def sfc64_unit(r):   # pragma: no cover - compiled
+    """The uniform on [0, 1) of the output ``r``: its top 53 bits times 2**-53, as numpy's ``random()``
+    (converted as a signed integer: exact, and one instruction where an unsigned conversion takes
+    several)."""
+    return float(np.int64(r >> _U11)) * INV53
 
 
 @njit(cache=True, nogil=True)
@@ -71,8 +100,11 @@ def sfc64_uniforms(st, k):   # pragma: no cover - compiled
     True
     """
     out = np.empty(k)
+    a, b, c, w = st[0], st[1], st[2], st[3]
     for i in range(k):
-        out[i] = sfc64_uniform(st)
+        r, a, b, c, w = sfc64_step(a, b, c, w)
+        out[i] = sfc64_unit(r)
+    st[0], st[1], st[2], st[3] = a, b, c, w
     return out
 
 
@@ -169,23 +201,40 @@ _KE, _WE, _FE = ziggurat_tables()
 _ZIG_TAIL = 7.69711747013104972
 
 
-@njit(cache=True, nogil=True, inline="always")
-def sfc64_exponential(st):   # pragma: no cover - compiled
-    """A standard exponential from the SFC64 state ``st`` (updated): numpy's ziggurat step, so the
-    draws equal ``np.random.Generator(np.random.SFC64(...)).standard_exponential()`` from the same
-    state; one 64-bit output each ~98.9% of the time."""
+@njit(cache=True, nogil=True)
+def _exponential_slow(idx, x, a, b, c, w):   # pragma: no cover - compiled
+    """The ziggurat's rare steps (~1.1 % of draws): the tail beyond r, or a point in a layer's wedge
+    accepted under the density, else a fresh draw; returns the exponential and the next state."""
     while True:
-        ri = sfc64_next(st) >> np.uint64(3)
-        idx = np.int64(ri & np.uint64(0xFF))
-        ri >>= np.uint64(8)
-        x = float(np.int64(ri)) * _WE[idx]   # ri < 2**53: the signed conversion is exact and quicker
-        if ri < _KE[idx]:
-            return x
         if idx == 0:   # the tail beyond r
-            return _ZIG_TAIL - math.log1p(-sfc64_uniform(st))
-        if ((_FE[idx - 1] - _FE[idx]) * sfc64_uniform(st) + _FE[idx]
-                < math.exp(-x)):
-            return x
+            r, a, b, c, w = sfc64_step(a, b, c, w)
+            return _ZIG_TAIL - math.log1p(-sfc64_unit(r)), a, b, c, w
+        r, a, b, c, w = sfc64_step(a, b, c, w)
+        if (_FE[idx - 1] - _FE[idx]) * sfc64_unit(r) + _FE[idx] < math.exp(-x):
+            return x, a, b, c, w
+        r, a, b, c, w = sfc64_step(a, b, c, w)
+        ri = r >> _U3
+        idx = np.int64(ri & _BYTE)
+        ri >>= _U8
+        x = float(np.int64(ri)) * _WE[idx]
+        if ri < _KE[idx]:
+            return x, a, b, c, w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sfc64_exponential(a, b, c, w):   # pragma: no cover - compiled
+    """A standard exponential from the SFC64 state ``(a, b, c, counter)``, and the next state: numpy's
+    ziggurat step, so the draws equal ``np.random.Generator(np.random.SFC64(...)).standard_exponential()``
+    from the same state; one 64-bit output ~98.9 % of the time (the rest in
+    :func:`_exponential_slow`)."""
+    r, a, b, c, w = sfc64_step(a, b, c, w)
+    ri = r >> _U3
+    idx = np.int64(ri & _BYTE)
+    ri >>= _U8
+    x = float(np.int64(ri)) * _WE[idx]   # ri < 2**53: the signed conversion is exact and quicker
+    if ri < _KE[idx]:
+        return x, a, b, c, w
+    return _exponential_slow(idx, x, a, b, c, w)
 
 
 @njit(cache=True, nogil=True)
@@ -199,9 +248,16 @@ def sfc64_exponentials(st, k):   # pragma: no cover - compiled
     True
     """
     out = np.empty(k)
+    a, b, c, w = st[0], st[1], st[2], st[3]
     for i in range(k):
-        out[i] = sfc64_exponential(st)
+        out[i], a, b, c, w = sfc64_exponential(a, b, c, w)
+    st[0], st[1], st[2], st[3] = a, b, c, w
     return out
+
+
+#: how many iterations ahead a loop of the accident step prefetches (measured on Ningbo block-years:
+#: 24 to 96 within noise, 48 the best)
+AHEAD = 48
 
 
 @njit(cache=True, nogil=True)
@@ -223,7 +279,11 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
     the accidents are independent draws from the bank (with replacement). Reading a run of
     consecutive entries from one random start instead was 4-6 ns a candidate faster, but a run's
     sum varies over the starts like moving sums of one fixed sequence, not like independent draws
-    (tests/test_simulation.py: its variance was 0.6 of theirs)."""
+    (tests/test_simulation.py: its variance was 0.6 of theirs).
+
+    The tables do not fit the processor's cache and a simulation reads them at scattered places, so
+    each loop asks for the line it will read :data:`AHEAD` iterations on (:func:`prefetch`): the
+    reads that waited on memory (the guide table, the bank rows) then find it in cache."""
     n = len(ctab)
     last = n - 1
     m = len(guide)
@@ -241,24 +301,41 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
     bg = np.empty(cap + n_x, np.int64)
     bd = np.empty(cap + n_x, np.int64)
     ba = np.empty(cap + n_x)
+    bsec = np.empty(cap + n_x, np.int64)   # each accident's sector and annual aggregate limit, read
+    bagg = np.empty(cap + n_x)             # with its limits (the sums would wait on them again)
     fsize = float(bank_size)
+    # a bank of 2**bits entries per sector: floor(u * 2**bits), u the top 53 bits of an output times
+    # 2**-53, is the output's top ``bits`` bits (the same number, no conversion)
+    pow2 = bank_size >= 2 and (bank_size & (bank_size - 1)) == 0
+    bits = 0
+    while (1 << bits) < bank_size:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    pa, pb, pc, pw = pos_state[0], pos_state[1], pos_state[2], pos_state[3]   # the generators' states,
+    qa, qb, qc, qw = bank_state[0], bank_state[1], bank_state[2], bank_state[3]   # in registers
     running = 0.0   # the cumulative sum of every spacing of the block, as numpy's cumsum
     n_rec = 0
     for s in range(len(counts)):
         c = counts[s]
         base = running
         for i in range(c + 1):
-            running += sfc64_exponential(pos_state)
+            x, pa, pb, pc, pw = sfc64_exponential(pa, pb, pc, pw)
+            running += x
             e_buf[i] = running
         inv = 1.0 / (e_buf[c] - base)   # one division a simulation, a product a candidate
         # ---- place, thin and pick a bank row, in tight loops of independent steps (the processor
         # overlaps their memory reads): draw, then place, then thin
         for i in range(c):
+            if i + AHEAD < c:
+                b = int((e_buf[i + AHEAD] - base) * inv * m)
+                prefetch(guide, b if b < m else m - 1)
             u = (e_buf[i] - base) * inv
             b = int(u * m)
             pe[i] = guide[b if b < m else m - 1]
             px[i] = u * total
         for i in range(c):
+            if i + AHEAD < c:
+                prefetch(ctab, pe[i + AHEAD])
             ent = pe[i]
             x = px[i]
             # a few steps (a bucket holds few interval ends) on the interval ends
@@ -269,19 +346,24 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         xi = 0
         n_miss = 0
         for i in range(c):
+            if i + AHEAD < c:
+                prefetch(attr, pe[i + AHEAD])
             ent = pe[i]
-            j = (attr[ent] >> 32) * bank_size + np.int64(sfc64_uniform(bank_state) * fsize)
-            if thin and px[i] >= ctab[ent, 1]:
-                bm[n_miss] = j
-                n_miss += 1
-                continue
+            r, qa, qb, qc, qw = sfc64_step(qa, qb, qc, qw)
+            entry = np.int64(r >> shift) if pow2 else np.int64(sfc64_unit(r) * fsize)
+            j = (attr[ent] >> 32) * bank_size + entry
             # the fixed accidents come after every drawn accident of their enterprise
             while xi < n_x and x_ent[xi] < ent:
                 be[k], bj[k] = x_ent[xi], -1 - xi
                 k += 1
                 xi += 1
+            # without a branch (a thinned candidate is unpredictable): the candidate is written both
+            # as removed and as an accident, and the list it belongs to advances
+            miss = np.int64(thin and px[i] >= ctab[ent, 1])
+            bm[n_miss] = j
             be[k], bj[k] = ent, j
-            k += 1
+            n_miss += miss
+            k += 1 - miss
         while xi < n_x:
             be[k], bj[k] = x_ent[xi], -1 - xi
             k += 1
@@ -291,11 +373,16 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         for q in range(n_miss):
             avoided_deaths[s] += bcode[bm[q]] >> 2
         for q in range(k):
+            if q + AHEAD < k and bj[q + AHEAD] >= 0:
+                prefetch(bcode, bj[q + AHEAD])
+                prefetch(bamt, bj[q + AHEAD])
             j = bj[q]
+            at = attr[be[q]]
+            cl = at & 0xFFFFFFFF
+            bsec[q], bagg[q] = at >> 32, combos[cl, 3]
             if j < 0:
                 bg[q], bd[q], ba[q] = x_grade[-1 - j], x_deaths[-1 - j], x_amount[-1 - j]
                 continue
-            cl = attr[be[q]] & 0xFFFFFFFF
             code = bcode[j]
             bg[q], bd[q] = code & 3, code >> 2
             ba[q] = min((bamt[j, 0] + min(bamt[j, 1], combos[cl, 0])) * combos[cl, 2], combos[cl, 1])
@@ -315,10 +402,9 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
             while k1 < k and be[k1] == e:
                 tot += ba[k1]
                 k1 += 1
-            at = attr[e]
-            agg = combos[at & 0xFFFFFFFF, 3]
+            agg = bagg[k0]
             scale = agg / tot if tot > agg else 1.0
-            sec = at >> 32
+            sec = bsec[k0]
             ti = track[e] if n_track else -1
             level = 0
             worst_fatal = 0
@@ -361,6 +447,8 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         cells_paid[cur] += run_paid
         xl_rec[s] += xl_s
         fatal[s] += fatal_s
+    pos_state[0], pos_state[1], pos_state[2], pos_state[3] = pa, pb, pc, pw
+    bank_state[0], bank_state[1], bank_state[2], bank_state[3] = qa, qb, qc, qw
     return n_rec
 
 
@@ -471,6 +559,8 @@ def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, cred
     n_near = 0
     cur, run_b = -1, 0.0     # the current sector's running sum
     for r in range(r0, r1):
+        if r + AHEAD < r1:
+            prefetch(ptab, keys[r + AHEAD] - base)
         e = keys[r] - base
         cl = np.int64(ptab[e, 1])
         rec = f_flat[(np.int64(level[r]) * n_count + min(np.int64(count[r]), n_count - 1)) * n_deaths

@@ -621,7 +621,7 @@ def _sfc64_generator(state: np.ndarray) -> np.random.Generator:
 
 def _sfc64_uniforms_numpy(state: np.ndarray, k: int) -> np.ndarray:
     """``k`` uniforms from an SFC64 state, drawn by numpy (``state`` is advanced past them): the
-    numbers the compiled step draws with ``_kernel.sfc64_next``.
+    numbers the compiled step draws with ``_kernel.sfc64_step``.
 
     >>> st = _sfc64_state((1, ()), 0, 0, _BANK)
     >>> u = _sfc64_uniforms_numpy(st, 3)
