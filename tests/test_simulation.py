@@ -295,6 +295,19 @@ def test_kernels_pick_the_same_bank_entries(size):
     assert a["deaths"].sum() > 0 and len(np.unique(a["claims"])) > 100
 
 
+def test_steady_years_share_their_tables_and_a_changed_year_does_not():
+    n = 4
+    spec = _spec(n=n, years=3)
+    sev = np.ones((3, n))
+    sev[2, 1] = 1.5                        # year 3: one enterprise's severity indexed
+    eff = Effects(**{**_effects(n, years=3).__dict__, "severity": sev})
+    y0, y1, y2 = (yr.tables(spec) for yr in engine._Prepared(spec, eff).years)
+    assert all(a is b for a, b in zip(y0[:6], y1[:6], strict=True))      # years 1 and 2: one copy
+    combos = 2
+    assert y2[combos] is not y1[combos] and not np.array_equal(y2[combos], y1[combos])
+    assert y2[0] is y1[0]                  # its interval ends did not change
+
+
 def test_prepared_tables_are_reused_and_do_not_keep_a_scenario_alive():
     import gc
     import weakref
