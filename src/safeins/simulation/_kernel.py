@@ -323,8 +323,8 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
             running += x
             e_buf[i] = running
         inv = 1.0 / (e_buf[c] - base)   # one division a simulation, a product a candidate
-        # ---- place, thin and pick a bank row, in tight loops of independent steps (the processor
-        # overlaps their memory reads): draw, then place, then thin
+        # ---- place, thin and pick a bank row: the guide table's bucket first (a loop of independent
+        # reads), then the steps to the enterprise, whose interval's line then serves the thinning
         for i in range(c):
             if i + AHEAD < c:
                 b = int((e_buf[i + AHEAD] - base) * inv * m)
@@ -333,22 +333,18 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
             b = int(u * m)
             pe[i] = guide[b if b < m else m - 1]
             px[i] = u * total
-        for i in range(c):
-            if i + AHEAD < c:
-                prefetch(ctab, pe[i + AHEAD])
-            ent = pe[i]
-            x = px[i]
-            # a few steps (a bucket holds few interval ends) on the interval ends
-            while ent < last and ctab[ent, 0] <= x:
-                ent += 1
-            pe[i] = ent
         k = 0
         xi = 0
         n_miss = 0
         for i in range(c):
             if i + AHEAD < c:
+                prefetch(ctab, pe[i + AHEAD])
                 prefetch(attr, pe[i + AHEAD])
             ent = pe[i]
+            x = px[i]
+            # a few steps (a bucket holds few interval ends) on the interval ends
+            while ent < last and ctab[ent, 0] <= x:
+                ent += 1
             r, qa, qb, qc, qw = sfc64_step(qa, qb, qc, qw)
             entry = np.int64(r >> shift) if pow2 else np.int64(sfc64_unit(r) * fsize)
             j = (attr[ent] >> 32) * bank_size + entry
@@ -359,7 +355,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
                 xi += 1
             # without a branch (a thinned candidate is unpredictable): the candidate is written both
             # as removed and as an accident, and the list it belongs to advances
-            miss = np.int64(thin and px[i] >= ctab[ent, 1])
+            miss = np.int64(thin and x >= ctab[ent, 1])
             bm[n_miss] = j
             be[k], bj[k] = ent, j
             n_miss += miss
