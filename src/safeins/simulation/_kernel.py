@@ -33,7 +33,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["accidents", "prefetch", "reprice", "sfc64_exponential", "sfc64_exponentials", "sfc64_step",
+__all__ = ["accidents", "ix", "prefetch", "reprice", "sfc64_exponential", "sfc64_exponentials", "sfc64_step",
            "sfc64_uniforms", "sfc64_unit", "ziggurat_root", "ziggurat_tables"]
 
 
@@ -68,6 +68,19 @@ def prefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return types.void(arr, idx), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def ix(i):   # pragma: no cover - compiled
+    """``i`` as an unsigned index. numba adds the length to a negative signed index (three
+    instructions and the array's length kept in a register, at every access); the kernels' indices
+    are never negative (``engine._check_indices`` checks the tables), and with unsigned ones it
+    emits the bare access: the accident step took 10 % less time (25.0 against 22.5 ns a candidate).
+
+    >>> int(ix(3))
+    3
+    """
+    return np.uint64(i)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -321,67 +334,69 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         for i in range(c + 1):
             x, pa, pb, pc, pw = sfc64_exponential(pa, pb, pc, pw)
             running += x
-            e_buf[i] = running
-        inv = 1.0 / (e_buf[c] - base)   # one division a simulation, a product a candidate
+            e_buf[ix(i)] = running
+        inv = 1.0 / (e_buf[ix(c)] - base)   # one division a simulation, a product a candidate
         # ---- place, thin and pick a bank row: the guide table's bucket first (a loop of independent
         # reads), then the steps to the enterprise, whose interval's line then serves the thinning
         for i in range(c):
             if i + AHEAD < c:
-                b = int((e_buf[i + AHEAD] - base) * inv * m)
+                b = int((e_buf[ix(i + AHEAD)] - base) * inv * m)
                 prefetch(guide, b if b < m else m - 1)
-            u = (e_buf[i] - base) * inv
+            u = (e_buf[ix(i)] - base) * inv
             b = int(u * m)
-            pe[i] = guide[b if b < m else m - 1]
-            px[i] = u * total
+            pe[ix(i)] = guide[ix(b if b < m else m - 1)]
+            px[ix(i)] = u * total
         k = 0
         xi = 0
         n_miss = 0
         for i in range(c):
             if i + AHEAD < c:
-                prefetch(ctab, pe[i + AHEAD])
-                prefetch(attr, pe[i + AHEAD])
-            ent = pe[i]
-            x = px[i]
+                prefetch(ctab, pe[ix(i + AHEAD)])
+                prefetch(attr, pe[ix(i + AHEAD)])
+            ent = pe[ix(i)]
+            x = px[ix(i)]
             # a few steps (a bucket holds few interval ends) on the interval ends
-            while ent < last and ctab[ent, 0] <= x:
+            while ent < last and ctab[ix(ent), 0] <= x:
                 ent += 1
             r, qa, qb, qc, qw = sfc64_step(qa, qb, qc, qw)
             entry = np.int64(r >> shift) if pow2 else np.int64(sfc64_unit(r) * fsize)
-            j = (attr[ent] >> 32) * bank_size + entry
+            j = (attr[ix(ent)] >> 32) * bank_size + entry
             # the fixed accidents come after every drawn accident of their enterprise
-            while xi < n_x and x_ent[xi] < ent:
-                be[k], bj[k] = x_ent[xi], -1 - xi
+            while xi < n_x and x_ent[ix(xi)] < ent:
+                be[ix(k)], bj[ix(k)] = x_ent[ix(xi)], -1 - xi
                 k += 1
                 xi += 1
             # without a branch (a thinned candidate is unpredictable): the candidate is written both
             # as removed and as an accident, and the list it belongs to advances
-            miss = np.int64(thin and x >= ctab[ent, 1])
-            bm[n_miss] = j
-            be[k], bj[k] = ent, j
+            miss = np.int64(thin and x >= ctab[ix(ent), 1])
+            bm[ix(n_miss)] = j
+            be[ix(k)], bj[ix(k)] = ent, j
             n_miss += miss
             k += 1 - miss
         while xi < n_x:
-            be[k], bj[k] = x_ent[xi], -1 - xi
+            be[ix(k)], bj[ix(k)] = x_ent[ix(xi)], -1 - xi
             k += 1
             xi += 1
         # ---- the bank rows: independent random reads, which the processor overlaps
-        avoided[s] += n_miss
+        avoided[ix(s)] += n_miss
         for q in range(n_miss):
-            avoided_deaths[s] += bcode[bm[q]] >> 2
+            avoided_deaths[ix(s)] += bcode[ix(bm[ix(q)])] >> 2
         for q in range(k):
-            if q + AHEAD < k and bj[q + AHEAD] >= 0:
-                prefetch(bcode, bj[q + AHEAD])
-                prefetch(bamt, bj[q + AHEAD])
-            j = bj[q]
-            at = attr[be[q]]
+            if q + AHEAD < k and bj[ix(q + AHEAD)] >= 0:
+                prefetch(bcode, bj[ix(q + AHEAD)])
+                prefetch(bamt, bj[ix(q + AHEAD)])
+            j = bj[ix(q)]
+            at = attr[ix(be[ix(q)])]
             cl = at & 0xFFFFFFFF
-            bsec[q], bagg[q] = at >> 32, combos[cl, 3]
+            bsec[ix(q)], bagg[ix(q)] = at >> 32, combos[ix(cl), 3]
             if j < 0:
-                bg[q], bd[q], ba[q] = x_grade[-1 - j], x_deaths[-1 - j], x_amount[-1 - j]
+                fx = ix(-1 - j)
+                bg[ix(q)], bd[ix(q)], ba[ix(q)] = x_grade[fx], x_deaths[fx], x_amount[fx]
                 continue
-            code = bcode[j]
-            bg[q], bd[q] = code & 3, code >> 2
-            ba[q] = min((bamt[j, 0] + min(bamt[j, 1], combos[cl, 0])) * combos[cl, 2], combos[cl, 1])
+            code = bcode[ix(j)]
+            bg[ix(q)], bd[ix(q)] = code & 3, code >> 2
+            jj, cc = ix(j), ix(cl)
+            ba[ix(q)] = min((bamt[jj, 0] + min(bamt[jj, 1], combos[cc, 0])) * combos[cc, 2], combos[cc, 1])
         # ---- per enterprise: the annual aggregate, then the sums and next year's record (the
         # simulation's sums in registers: adding into the output array waits on the last store)
         xl_s = 0.0
@@ -392,32 +407,32 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
         run_acc = run_dead = run_paid = 0.0
         k0 = 0
         while k0 < k:
-            e = be[k0]
+            e = be[ix(k0)]
             k1 = k0
             tot = 0.0
-            while k1 < k and be[k1] == e:
-                tot += ba[k1]
+            while k1 < k and be[ix(k1)] == e:
+                tot += ba[ix(k1)]
                 k1 += 1
-            agg = bagg[k0]
+            agg = bagg[ix(k0)]
             scale = agg / tot if tot > agg else 1.0
-            sec = bsec[k0]
-            ti = track[e] if n_track else -1
+            sec = bsec[ix(k0)]
+            ti = track[ix(e)] if n_track else -1
             level = 0
             worst_fatal = 0
             dead = 0
             for q in range(k0, k1):
-                a = ba[q] * scale
+                a = ba[ix(q)] * scale
                 if tu != 1.0:
                     a *= tu
                 if xl_lim > 0:
                     xl_s += min(max((1.0 - xl_q) * a - xl_ret, 0.0), xl_lim)
-                g = bg[q]
-                d = bd[q]
+                g = bg[ix(q)]
+                d = bd[ix(q)]
                 cell = (s * 4 + g) * n_sectors + sec
                 if cell != cur:
-                    cells_acc[cur] += run_acc
-                    cells_dead[cur] += run_dead
-                    cells_paid[cur] += run_paid
+                    cells_acc[ix(cur)] += run_acc
+                    cells_dead[ix(cur)] += run_dead
+                    cells_paid[ix(cur)] += run_paid
                     cur = cell
                     run_acc = run_dead = run_paid = 0.0
                 run_acc += 1.0
@@ -427,22 +442,22 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
                     fatal_s += 1.0
                     worst_fatal = max(worst_fatal, g + 1)
                 if ti >= 0:
-                    tracked[s * n_track + ti] += a
+                    tracked[ix(s * n_track + ti)] += a
                 level = max(level, g + 1)
                 dead += d
             if want_records:
-                r_keys[n_rec] = s * n + e
-                r_level[n_rec] = level
-                r_count[n_rec] = k1 - k0
-                r_deaths[n_rec] = dead
-                r_fatal[n_rec] = worst_fatal
+                r_keys[ix(n_rec)] = s * n + e
+                r_level[ix(n_rec)] = level
+                r_count[ix(n_rec)] = k1 - k0
+                r_deaths[ix(n_rec)] = dead
+                r_fatal[ix(n_rec)] = worst_fatal
                 n_rec += 1
             k0 = k1
-        cells_acc[cur] += run_acc
-        cells_dead[cur] += run_dead
-        cells_paid[cur] += run_paid
-        xl_rec[s] += xl_s
-        fatal[s] += fatal_s
+        cells_acc[ix(cur)] += run_acc
+        cells_dead[ix(cur)] += run_dead
+        cells_paid[ix(cur)] += run_paid
+        xl_rec[ix(s)] += xl_s
+        fatal[ix(s)] += fatal_s
     pos_state[0], pos_state[1], pos_state[2], pos_state[3] = pa, pb, pc, pw
     bank_state[0], bank_state[1], bank_state[2], bank_state[3] = qa, qb, qc, qw
     return n_rec
@@ -556,31 +571,33 @@ def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, cred
     cur, run_b = -1, 0.0     # the current sector's running sum
     for r in range(r0, r1):
         if r + AHEAD < r1:
-            prefetch(ptab, keys[r + AHEAD] - base)
-        e = keys[r] - base
-        cl = np.int64(ptab[e, 1])
-        rec = f_flat[(np.int64(level[r]) * n_count + min(np.int64(count[r]), n_count - 1)) * n_deaths
-                     + min(np.int64(deaths[r]), n_deaths - 1)]
+            prefetch(ptab, keys[ix(r + AHEAD)] - base)
+        e = keys[ix(r)] - base
+        cl = np.int64(ptab[ix(e), 1])
+        ri = ix(r)
+        rec = f_flat[ix((np.int64(level[ri]) * n_count + min(np.int64(count[ri]), n_count - 1)) * n_deaths
+                        + min(np.int64(deaths[ri]), n_deaths - 1))]
         if not own_credit:     # the base grade, folded into the class's factor
-            raw = pclass[cl, 0] * rec if multiplicative else pclass[cl, 0] + rec
+            raw = pclass[ix(cl), 0] * rec if multiplicative else pclass[ix(cl), 0] + rec
         elif multiplicative:   # a grade of its own: the class's static factor with that grade's
-            raw = pclass[cl, 4] * (1.0 + f_credit[credit[r]]) * rec
+            raw = pclass[ix(cl), 4] * (1.0 + f_credit[ix(credit[ix(r)])]) * rec
         else:
-            raw = 1.0 + pclass[cl, 4] + f_credit[credit[r]] + rec
+            raw = 1.0 + pclass[ix(cl), 4] + f_credit[ix(credit[ix(r)])] + rec
         f = min(max(raw, floor), cap)
         if want_f:
-            f_out[r] = f
+            f_out[ix(r)] = f
         # the clean-record premium B f0 is the same product as _Prepared.Bf0
-        gr, g0r, mr, sr = ptab[e, 0] * f, ptab[e, 0] * pclass[cl, 1], pclass[cl, 2], np.int64(pclass[cl, 3])
+        ee, cc = ix(e), ix(cl)
+        gr, g0r, mr, sr = ptab[ee, 0] * f, ptab[ee, 0] * pclass[cc, 1], pclass[cc, 2], np.int64(pclass[cc, 3])
         d = gr - g0r
         moved += d
         if every:
-            g[r], g0[r], m[r], sec[r] = gr, g0r, mr, sr
+            g[ix(r)], g0[ix(r)], m[ix(r)], sec[ix(r)] = gr, g0r, mr, sr
         elif lo * min(gr, g0r) >= mr:   # above the minimum all over the bracket
             lin_b += d
             if sr != cur:
                 if cur >= 0:
-                    sec_b[cur] += run_b
+                    sec_b[ix(cur)] += run_b
                 cur, run_b = sr, 0.0
             run_b += d
         else:
@@ -589,14 +606,14 @@ def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, cred
             if lin_new and lin_old:
                 lin_a += an - ao
                 lin_b += bn - bo
-                sec_a[sr] += an - ao
-                sec_b[sr] += bn - bo
+                sec_a[ix(sr)] += an - ao
+                sec_b[ix(sr)] += bn - bo
             else:
-                g[r], g0[r], m[r], sec[r] = gr, g0r, mr, sr
-                near[n_near] = r
+                g[ix(r)], g0[ix(r)], m[ix(r)], sec[ix(r)] = gr, g0r, mr, sr
+                near[ix(n_near)] = r
                 n_near += 1
     if cur >= 0:
-        sec_b[cur] += run_b
+        sec_b[ix(cur)] += run_b
     return n_near, lin_a, lin_b, moved
 
 
