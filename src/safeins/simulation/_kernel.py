@@ -308,6 +308,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
     # one simulation's accidents in enterprise order (at most all its candidates, plus the extras)
     be = np.empty(cap + n_x, np.int64)
     bj = np.empty(cap + n_x, np.int64)     # bank row, or -1 - i for the i-th fixed accident
+    bat = np.empty(cap + n_x, np.int64)    # the enterprise's code (read once: its line is gone later)
     bm = np.empty(cap, np.int64)           # bank rows of the candidates prevention removed
     pe = np.empty(cap, np.int64)           # each candidate's enterprise and position
     px = np.empty(cap)
@@ -360,21 +361,24 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
                 ent += 1
             r, qa, qb, qc, qw = sfc64_step(qa, qb, qc, qw)
             entry = np.int64(r >> shift) if pow2 else np.int64(sfc64_unit(r) * fsize)
-            j = (attr[ix(ent)] >> 32) * bank_size + entry
+            at = attr[ix(ent)]
+            j = (at >> 32) * bank_size + entry
             # the fixed accidents come after every drawn accident of their enterprise
             while xi < n_x and x_ent[ix(xi)] < ent:
                 be[ix(k)], bj[ix(k)] = x_ent[ix(xi)], -1 - xi
+                bat[ix(k)] = attr[ix(x_ent[ix(xi)])]
                 k += 1
                 xi += 1
             # without a branch (a thinned candidate is unpredictable): the candidate is written both
             # as removed and as an accident, and the list it belongs to advances
             miss = np.int64(thin and x >= ctab[ix(ent), 1])
             bm[ix(n_miss)] = j
-            be[ix(k)], bj[ix(k)] = ent, j
+            be[ix(k)], bj[ix(k)], bat[ix(k)] = ent, j, at
             n_miss += miss
             k += 1 - miss
         while xi < n_x:
             be[ix(k)], bj[ix(k)] = x_ent[ix(xi)], -1 - xi
+            bat[ix(k)] = attr[ix(x_ent[ix(xi)])]
             k += 1
             xi += 1
         # ---- the bank rows: independent random reads, which the processor overlaps
@@ -386,7 +390,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
                 prefetch(bcode, bj[ix(q + AHEAD)])
                 prefetch(bamt, bj[ix(q + AHEAD)])
             j = bj[ix(q)]
-            at = attr[ix(be[ix(q)])]
+            at = bat[ix(q)]
             cl = at & 0xFFFFFFFF
             bsec[ix(q)], bagg[ix(q)] = at >> 32, combos[ix(cl), 3]
             if j < 0:
