@@ -354,10 +354,13 @@ def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves(n):
     P = np.array([[0.9, 0.1, 0.0, 0.0], [0.05, 0.85, 0.1, 0.0], [0.0, 0.1, 0.8, 0.1], [0.0, 0.0, 0.2, 0.8]])
     bank = AccidentBank(size=256, deaths=np.ones(768, np.int64), serious=np.zeros(768, np.int64),
                         grade=np.zeros(768, np.int8))     # 256 accidents for each of 3 sectors
-    for neutral, transition in ((True, None), (False, None), (True, P)):
+    by_count = {"count": np.array([0.0, 0.1, 0.25]), "deaths": np.array([0.0, 0.05])}
+    rules = ((True, None, {}), (False, None, {}), (True, P, {}), (True, P, by_count))
+    for neutral, transition, extra in rules:
+        # (the last rule reads accident counts and deaths too: the compiled pass looks them up)
         fl = FloatingTables("multiplicative", 0.6, 1.8, rng.uniform(0.9, 1.1, n),
                             grade=np.array([0.0, 0.3, 0.5, 0.6, 0.7]), credit=np.array([-0.1, 0.0, 0.1, 0.3]),
-                            neutral=neutral)
+                            neutral=neutral, **extra)
         spec = EngineSpec(book=book, floating=fl, bank=bank, reinsurance=Reinsurance(),
                           finance=Finance(0.0, 0.0, 0.0), years=3, first_year=2024, transition=transition)
         eff = _effects(n, weights=rng.uniform(0.1, 0.6, n), years=3)
