@@ -49,7 +49,15 @@ def prefetch(typingctx, arr, idx):
     """Ask the processor to fetch the cache line of ``arr[idx]`` (the first item of row ``idx`` of a
     2-d array) without waiting for it: a loop that will read a random-looking item some iterations
     on issues this first, and the read finds it in cache (LLVM's ``llvm.prefetch``: read, keep in
-    every level). No bounds check: an index outside the array is only a useless hint."""
+    every level). No bounds check: an index outside the array is only a useless hint.
+
+    >>> @njit
+    ... def last(a):
+    ...     prefetch(a, len(a) - 1)   # asked for now, read below
+    ...     return a[len(a) - 1]
+    >>> float(last(np.arange(4.0)))
+    3.0
+    """
     if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
         return None
 
@@ -89,7 +97,12 @@ def sfc64_step(a, b, c, w):   # pragma: no cover - compiled
     ``(a, b, c, counter)``: returns the 64-bit output and the next state, so the stream equals
     ``np.random.SFC64(...).random_raw()`` from the same state (tests check it). The state travels in
     four scalars, which stay in registers: kept in an array, every step stored it and the next read
-    it back, a store-to-load wait on the generator's chain."""
+    it back, a store-to-load wait on the generator's chain.
+
+    >>> st = np.random.SFC64(1).state["state"]["state"]
+    >>> int(sfc64_step(*st)[0]) == int(np.random.SFC64(1).random_raw())
+    True
+    """
     out = a + b + w
     return out, b ^ (b >> _U11), c + (c << _U3), ((c << _U24) | (c >> _U40)) + out, w + _U1
 
@@ -98,7 +111,11 @@ def sfc64_step(a, b, c, w):   # pragma: no cover - compiled
 def sfc64_unit(r):   # pragma: no cover - compiled
     """The uniform on [0, 1) of the output ``r``: its top 53 bits times 2**-53, as numpy's ``random()``
     (converted as a signed integer: exact, and one instruction where an unsigned conversion takes
-    several)."""
+    several).
+
+    >>> sfc64_unit(np.uint64(2**63))
+    0.5
+    """
     return float(np.int64(r >> _U11)) * INV53
 
 
@@ -239,7 +256,13 @@ def sfc64_exponential(a, b, c, w):   # pragma: no cover - compiled
     """A standard exponential from the SFC64 state ``(a, b, c, counter)``, and the next state: numpy's
     ziggurat step, so the draws equal ``np.random.Generator(np.random.SFC64(...)).standard_exponential()``
     from the same state; one 64-bit output ~98.9 % of the time (the rest in
-    :func:`_exponential_slow`)."""
+    :func:`_exponential_slow`).
+
+    >>> st = np.random.SFC64(2).state["state"]["state"]
+    >>> x = sfc64_exponential(*st)[0]
+    >>> x == np.random.Generator(np.random.SFC64(2)).standard_exponential()
+    True
+    """
     r, a, b, c, w = sfc64_step(a, b, c, w)
     ri = r >> _U3
     idx = np.int64(ri & _BYTE)
