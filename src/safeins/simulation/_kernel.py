@@ -291,6 +291,19 @@ def sfc64_exponentials(st, k):   # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _fixed_before(upto, xi, k, x_ent, attr, be, bj, bat):   # pragma: no cover - compiled
+    """Append the year's fixed accidents from the ``xi``-th on whose enterprise comes before
+    ``upto`` to the accident list at ``k`` (bank row ``-1 - i`` for the i-th); returns the next
+    ``(xi, k)``. A fixed accident comes after every drawn accident of its enterprise."""
+    while xi < len(x_ent) and x_ent[ix(xi)] < upto:
+        e = x_ent[ix(xi)]
+        be[ix(k)], bj[ix(k)], bat[ix(k)] = e, -1 - xi, attr[ix(e)]
+        k += 1
+        xi += 1
+    return xi, k
+
+
 #: how many iterations ahead a loop of the accident step prefetches (measured on Ningbo block-years:
 #: 24 to 96 within noise, 48 the best)
 AHEAD = 48
@@ -386,12 +399,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
             entry = np.int64(r >> shift) if pow2 else np.int64(sfc64_unit(r) * fsize)
             at = attr[ix(ent)]
             j = (at >> 32) * bank_size + entry
-            # the fixed accidents come after every drawn accident of their enterprise
-            while xi < n_x and x_ent[ix(xi)] < ent:
-                be[ix(k)], bj[ix(k)] = x_ent[ix(xi)], -1 - xi
-                bat[ix(k)] = attr[ix(x_ent[ix(xi)])]
-                k += 1
-                xi += 1
+            xi, k = _fixed_before(ent, xi, k, x_ent, attr, be, bj, bat)
             # without a branch (a thinned candidate is unpredictable): the candidate is written both
             # as removed and as an accident, and the list it belongs to advances
             miss = np.int64(thin and x >= ctab[ix(ent), 1])
@@ -399,11 +407,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
             be[ix(k)], bj[ix(k)], bat[ix(k)] = ent, j, at
             n_miss += miss
             k += 1 - miss
-        while xi < n_x:
-            be[ix(k)], bj[ix(k)] = x_ent[ix(xi)], -1 - xi
-            bat[ix(k)] = attr[ix(x_ent[ix(xi)])]
-            k += 1
-            xi += 1
+        xi, k = _fixed_before(n, xi, k, x_ent, attr, be, bj, bat)
         # ---- the bank rows: independent random reads, which the processor overlaps
         avoided[ix(s)] += n_miss
         for q in range(n_miss):
@@ -420,9 +424,9 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
                 fx = ix(-1 - j)
                 bg[ix(q)], bd[ix(q)], ba[ix(q)] = x_grade[fx], x_deaths[fx], x_amount[fx]
                 continue
-            code = bcode[ix(j)]
-            bg[ix(q)], bd[ix(q)] = code & 3, code >> 2
             jj, cc = ix(j), ix(cl)
+            code = bcode[jj]
+            bg[ix(q)], bd[ix(q)] = code & 3, code >> 2
             ba[ix(q)] = min((bamt[jj, 0] + min(bamt[jj, 1], combos[cc, 0])) * combos[cc, 2], combos[cc, 1])
         # ---- per enterprise: the annual aggregate, then the sums and next year's record (the
         # simulation's sums in registers: adding into the output array waits on the last store)
@@ -600,30 +604,30 @@ def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, cred
     for r in range(r0, r1):
         if r + AHEAD < r1:
             prefetch(ptab, keys[ix(r + AHEAD)] - base)
-        e = keys[ix(r)] - base
-        cl = np.int64(ptab[ix(e), 1])
         ri = ix(r)
+        ee = ix(keys[ri] - base)
+        cl = np.int64(ptab[ee, 1])
+        cc = ix(cl)
         if by_level:   # a rule that reads the grade level only, as most do: two reads fewer
             rec = f_flat[ix(level[ri])]
         else:
             rec = f_flat[ix((np.int64(level[ri]) * n_count + min(np.int64(count[ri]), n_count - 1)) * n_deaths
                             + min(np.int64(deaths[ri]), n_deaths - 1))]
         if not own_credit:     # the base grade, folded into the class's factor
-            raw = pclass[ix(cl), 0] * rec if multiplicative else pclass[ix(cl), 0] + rec
+            raw = pclass[cc, 0] * rec if multiplicative else pclass[cc, 0] + rec
         elif multiplicative:   # a grade of its own: the class's static factor with that grade's
-            raw = pclass[ix(cl), 4] * (1.0 + f_credit[ix(credit[ix(r)])]) * rec
+            raw = pclass[cc, 4] * (1.0 + f_credit[ix(credit[ri])]) * rec
         else:
-            raw = 1.0 + pclass[ix(cl), 4] + f_credit[ix(credit[ix(r)])] + rec
+            raw = 1.0 + pclass[cc, 4] + f_credit[ix(credit[ri])] + rec
         f = min(max(raw, floor), cap)
         if want_f:
-            f_out[ix(r)] = f
+            f_out[ri] = f
         # the clean-record premium B f0 is the same product as _Prepared.Bf0
-        ee, cc = ix(e), ix(cl)
         gr, g0r, mr, sr = ptab[ee, 0] * f, ptab[ee, 0] * pclass[cc, 1], pclass[cc, 2], np.int64(pclass[cc, 3])
         d = gr - g0r
         moved += d
         if every:
-            g[ix(r)], g0[ix(r)], m[ix(r)], sec[ix(r)] = gr, g0r, mr, sr
+            g[ri], g0[ri], m[ri], sec[ri] = gr, g0r, mr, sr
         elif lo * min(gr, g0r) >= mr:   # above the minimum all over the bracket
             lin_b += d
             if sr != cur:
@@ -640,7 +644,7 @@ def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, cred
                 sec_a[ix(sr)] += an - ao
                 sec_b[ix(sr)] += bn - bo
             else:
-                g[ix(r)], g0[ix(r)], m[ix(r)], sec[ix(r)] = gr, g0r, mr, sr
+                g[ri], g0[ri], m[ri], sec[ri] = gr, g0r, mr, sr
                 near[ix(n_near)] = r
                 n_near += 1
     if cur >= 0:
