@@ -824,6 +824,10 @@ def submit_blocks(pool, spec: EngineSpec, eff: Effects, seed_key, blocks, n_sims
 
 
 def join_blocks(parts) -> dict:
-    """Concatenate blocks' results (dicts of arrays, simulations first), or their futures'."""
+    """Concatenate blocks' results (dicts of arrays, simulations first), or their futures'.
+
+    >>> join_blocks([{"claims": np.zeros(2)}, {"claims": np.ones(1)}])["claims"].tolist()
+    [0.0, 0.0, 1.0]
+    """
     parts = [p.result() if hasattr(p, "result") else p for p in parts]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
