@@ -54,6 +54,43 @@ def _aggregate(b_k: float, b_below: float, tw_child, wm_child, parent, n_parent)
     return z, wts, tw, wm
 
 
+#: plain fixed-point steps of the iterative estimators before :func:`_aitken` may extrapolate (the
+#: published examples converge in fewer, so they follow the plain iteration exactly)
+AITKEN_AFTER = 10
+
+
+def _aitken(b: np.ndarray, history: list, iterations: int) -> np.ndarray:
+    """The between variances ``b`` after a plain step of the iterative estimators, or Aitken's
+    extrapolation of the last three steps when the iteration is slow.
+
+    The iteration converges linearly; near a rate of 1 it takes thousands of steps (a panel of
+    three groups whose values are mostly zero took 1,019). Every third step after
+    :data:`AITKEN_AFTER`, each level whose last two changes shrink by a ratio ``r`` in (0, 1) jumps
+    to ``b + r d / (1 - r)`` (``d`` the last change): the limit of a geometric sequence. The
+    plain steps that follow confirm the fixed point to the same tolerance, so the estimate is the
+    same fixed point, found sooner.
+
+    >>> history = []
+    >>> for x in (1.0, 0.5, 0.25):   # halving towards 0: the limit is found in one jump
+    ...     b = _aitken(np.array([x]), history, 12)
+    >>> float(b[0])
+    0.0
+    """
+    history.append(b.copy())
+    if len(history) < 3:
+        return b
+    b0, b1, b2 = history
+    history.clear()
+    if iterations < AITKEN_AFTER:
+        return b
+    d1, d2 = b1 - b0, b2 - b1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = d2 / d1
+        jump = b2 + r * d2 / (1.0 - r)
+    ok = (r > 0) & (r < 1) & (b2 > 0) & (jump >= 0)   # shrinking steps in one direction
+    return np.where(ok, jump, b2)
+
+
 def fit_hierarchy(codes, parents, x, w, *, method: str, tol: float = np.sqrt(np.finfo(float).eps),
                   maxit: int = 100) -> dict:
     """Fit the hierarchical model; see the module docstring for the notation.
@@ -118,6 +155,7 @@ def fit_hierarchy(codes, parents, x, w, *, method: str, tol: float = np.sqrt(np.
     iterations = 0
     if method == "iterative" and np.any(b[1:-1] > 0):
         tiny = tol**2
+        history: list = []
         while True:
             iterations += 1
             if iterations > maxit:
@@ -140,6 +178,7 @@ def fit_hierarchy(codes, parents, x, w, *, method: str, tol: float = np.sqrt(np.
             diff = np.max(np.abs(b[1:-1][pos] - bt[1:-1][pos]) / bt[1:-1][pos], initial=0.0)
             if diff < tol:
                 break
+            b = _aitken(b, history, iterations)
         unclamped[1:-1] = b[1:-1]
 
     premiums: list = [None] * (n_levels + 1)
