@@ -340,12 +340,19 @@ def test_kernel_generators_draw_numpys_sfc64_streams():
 
 
 @pytest.mark.parametrize("n", [40, 3000])
-def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves(n):
+def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves(n, monkeypatch):
     """The compiled repricing (one pass, records linear in the off-balance factor summed, Newton's
     steps over the others) against numpy's MinimumPremium: minimums that bind before and after
     floating, neutral and not, with and without credit grades that move. With 40 enterprises every
     simulation's factor leaves the bracket around the previous one (solved with every record);
-    with 3,000 they stay inside it, and records whose minimum binds there go through Newton's steps."""
+    with 3,000 they stay inside it, and records whose minimum binds there go through Newton's steps.
+    Where credit grades cannot move (a rule without credit factors), the compiled accident step
+    prices each simulation's records as it writes them and the repricing pass never runs."""
+    kern = engine.kernel_function("numba")
+    passes = []
+    monkeypatch.setattr(engine, "kernel_function", lambda kernel="auto": kern._replace(
+        reprice=lambda *a: passes.append(1) or kern.reprice(*a)) if kernel == "numba" else
+        engine.Kernel("numpy", engine._accidents_numpy, None))
     rng = np.random.default_rng(3)
     base = rng.lognormal(6.0, 1.0, n)
     book = BookArrays(**{**_book(n).__dict__, "base_premium": base, "premium_year1": base,
@@ -355,20 +362,23 @@ def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves(n):
     bank = AccidentBank(size=256, deaths=np.ones(768, np.int64), serious=np.zeros(768, np.int64),
                         grade=np.zeros(768, np.int8))     # 256 accidents for each of 3 sectors
     by_count = {"count": np.array([0.0, 0.1, 0.25]), "deaths": np.array([0.0, 0.05])}
-    rules = ((True, None, {}), (False, None, {}), (True, P, {}), (True, P, by_count))
-    for neutral, transition, extra in rules:
-        # (the last rule reads accident counts and deaths too: the compiled pass looks them up)
+    credit, none = np.array([-0.1, 0.0, 0.1, 0.3]), np.zeros(4)
+    # (the rules with by_count read accident counts and deaths too: the compiled pass looks them up)
+    rules = ((True, None, none, {}), (False, None, none, {}), (True, None, none, by_count),
+             (True, None, credit, {}), (True, P, credit, {}), (True, P, credit, by_count))
+    for neutral, transition, cr, extra in rules:
         fl = FloatingTables("multiplicative", 0.6, 1.8, rng.uniform(0.9, 1.1, n),
-                            grade=np.array([0.0, 0.3, 0.5, 0.6, 0.7]), credit=np.array([-0.1, 0.0, 0.1, 0.3]),
-                            neutral=neutral, **extra)
+                            grade=np.array([0.0, 0.3, 0.5, 0.6, 0.7]), credit=cr, neutral=neutral, **extra)
         spec = EngineSpec(book=book, floating=fl, bank=bank, reinsurance=Reinsurance(),
                           finance=Finance(0.0, 0.0, 0.0), years=3, first_year=2024, transition=transition)
-        eff = _effects(n, weights=rng.uniform(0.1, 0.6, n), years=3)
+        eff = _effects(n, weights=rng.uniform(0.1, 0.6, n), years=3, track=(0, 1, n - 1))
         eff = Effects(**{**eff.__dict__, "covered": np.tile(eff.covered, 3),
                          "rescue": np.tile(eff.rescue, 3)})
+        passes.clear()
         a, b = (run(spec, [eff], n_sims=120, seed=4, progress=False, kernel=k)["t"]
                 for k in ("numba", "numpy"))
-        for k in ("premium", "by_sector_premium", "claims"):
+        assert (len(passes) > 0) == bool(np.any(cr != 0))   # priced in the accident step, or next year
+        for k in ("premium", "by_sector_premium", "tracked_premium", "claims"):
             np.testing.assert_allclose(a[k], b[k], rtol=1e-12, err_msg=k)
         sec1 = a["by_sector_premium"][:, 1, 0]
         assert not np.allclose(sec1, sec1[0])   # records moved the premiums

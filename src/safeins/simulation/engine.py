@@ -293,16 +293,16 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
     out["tracked_claims"] = np.zeros((bs, Y, T))
     track = np.asarray(eff.track, dtype=np.int64)
 
-    B = book.base_premium
-    f0, Bf0, minimum, mins, goal = pre.f0, pre.Bf0, pre.minimum, pre.mins, pre.goal
-    T0 = float(Bf0.sum())
-    sumB = float(B.sum())
-    sec_Bf0, sec_P1 = pre.sec_Bf0, pre.sec_P1
+    B, f0, mins = book.base_premium, pre.f0, pre.mins
     rec = _empty_record()
     cr_keys = np.zeros(0, np.int64)
     cr_grade = np.zeros(0, np.int64)
     sims = np.arange(bs)
     use_credit = bool(np.any(fl.credit != 0))
+    # the compiled step prices each simulation's records as it writes them, when nothing else moves
+    # the premiums (credit grades that move are drawn after the step)
+    fuse = kern.reprice is not None and pre.minimum is not None and not use_credit
+    priced = None
     states = []
 
     for y in range(Y):
@@ -312,46 +312,14 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
         # ---- 1. premium from last year's record ------------------------------------------------
         if y == 0:
             prem = np.full(bs, float(book.premium_year1.sum()))
-            sec_prem = np.tile(sec_P1, (bs, 1))
+            sec_prem = np.tile(pre.sec_P1, (bs, 1))
             tr_prem = np.tile(book.premium_year1[track], (bs, 1))
         else:
-            if len(cr_keys):   # repriced: enterprises with a record or a credit grade moved
-                keys = _merge(rec[0], cr_keys)
-                pos, hit = _find(rec[0], keys)
-                level = np.where(hit, rec[1][pos], 0)
-                count = np.where(hit, rec[2][pos], 0)
-                deaths = np.where(hit, rec[3][pos], 0)
+            if priced is not None:   # priced by last year's accident step, record by record
+                keys = rec[0]
+                c, prem, sec_prem, f = priced
             else:
-                keys, level, count, deaths = rec
-            credit = np.zeros(0, np.int64)   # empty: every record keeps its base credit grade
-            if len(cr_keys):
-                cpos, chit = _find(cr_keys, keys)
-                credit = np.where(chit, cr_grade[cpos], book.credit[keys % n])
-            if mins is not None and kern.reprice is not None:
-                # compiled: the factors, then the off-balance in one pass per Newton step
-                r_n = len(keys)
-                f = ws.get("factors", r_n if T else 0)   # the factors serve the tracked enterprises
-                c, prem, sec_prem = np.empty(bs), np.empty(bs), np.empty((bs, S))
-                kern.reprice(keys, level, count, deaths, credit, n, pre.ptab, pre.pclass, pre.f_rec,
-                             np.asarray(fl.credit, float), fl.combine == "multiplicative", float(fl.floor),
-                             float(fl.cap), minimum.all.b, minimum.all.cg, minimum.all.cm, *minimum.flat,
-                             minimum.boff, S, goal, bool(fl.neutral), f, c, prem, sec_prem,
-                             ws.get("g", r_n), ws.get("g0", r_n), ws.get("m", r_n),
-                             ws.get("sec", r_n, np.int64), ws.get("near", r_n, np.int64))
-            else:
-                ent, sim = keys % n, keys // n
-                f = fl.factor(ent, level, count, deaths, credit if len(cr_keys) else book.credit[ent])
-                if mins is None:
-                    d = B[ent] * f - Bf0[ent]
-                    floated = T0 + np.bincount(sim, d, minlength=bs)
-                    c = sumB / floated if fl.neutral else np.ones(bs)
-                    prem = floated * c
-                    sec_prem = (sec_Bf0 + np.bincount(sim * S + book.sector[ent], d,
-                                                       minlength=bs * S).reshape(bs, S)) * c[:, None]
-                else:
-                    g = B[ent] * f
-                    c = minimum.solve(sim, ent, g, goal, bs) if fl.neutral else np.ones(bs)
-                    prem, sec_prem = minimum.totals(c, sim, ent, g, book.sector, bs, S)
+                keys, c, prem, sec_prem, f = _reprice(kern, spec, pre, rec, cr_keys, cr_grade, bs, T > 0, ws)
             if T:
                 tk = (sims[:, None] * n + track[None, :]).ravel()
                 tpos, thit = _find(keys, tk)
@@ -376,9 +344,9 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
         else:
             shock = np.ones(BLOCK)
         counts = rng.poisson(yr.total * size * shock)[:bs]
-        cells, rec, fatal_level = _accidents(
+        cells, rec, fatal_level, priced = _accidents(
             kern.accidents, spec, eff, yr, y, counts, _sfc64_state(seed_key, block, y, _ACCIDENTS),
-            _sfc64_state(seed_key, block, y, _BANK), tu, y + 1 < Y, out, ws)
+            _sfc64_state(seed_key, block, y, _BANK), tu, y + 1 < Y, out, ws, pre if fuse else None)
         n_acc, n_dead, paid = cells
         out["accidents"][:, y] = n_acc.sum(axis=(1, 2))
         out["deaths"][:, y] = n_dead.sum(axis=(1, 2))
@@ -398,6 +366,70 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
     if keep_state:
         out["state"] = states
     return out
+
+
+def _reprice(kern, spec, pre, rec, cr_keys, cr_grade, bs, want_f, ws):
+    """Next year's premiums from this year's records and the credit grades that moved: returns the
+    records' keys, each simulation's off-balance factor, premium and premium by sector, and each
+    record's floating factor (the compiled kernel fills them only when ``want_f``: they serve the
+    tracked enterprises)."""
+    book, fl, minimum, goal, B = spec.book, spec.floating, pre.minimum, pre.goal, spec.book.base_premium
+    n, S = book.n, len(book.sectors)
+    if len(cr_keys):   # repriced: enterprises with a record or a credit grade moved
+        keys = _merge(rec[0], cr_keys)
+        pos, hit = _find(rec[0], keys)
+        level = np.where(hit, rec[1][pos], 0)
+        count = np.where(hit, rec[2][pos], 0)
+        deaths = np.where(hit, rec[3][pos], 0)
+    else:
+        keys, level, count, deaths = rec
+    credit = np.zeros(0, np.int64)   # empty: every record keeps its base credit grade
+    if len(cr_keys):
+        cpos, chit = _find(cr_keys, keys)
+        credit = np.where(chit, cr_grade[cpos], book.credit[keys % n])
+    if minimum is not None and kern.reprice is not None:
+        # compiled: the factors, then the off-balance in one pass per Newton step
+        args, (c, prem, sec_prem, f) = _pricing(spec, pre, credit, len(keys), bs, want_f, ws)
+        kern.reprice(keys, level, count, deaths, n, args)
+    else:
+        ent, sim = keys % n, keys // n
+        f = fl.factor(ent, level, count, deaths, credit if len(cr_keys) else book.credit[ent])
+        if minimum is None:
+            d = B[ent] * f - pre.Bf0[ent]
+            floated = float(pre.Bf0.sum()) + np.bincount(sim, d, minlength=bs)
+            c = float(B.sum()) / floated if fl.neutral else np.ones(bs)
+            prem = floated * c
+            sec_prem = (pre.sec_Bf0 + np.bincount(sim * S + book.sector[ent], d,
+                                                   minlength=bs * S).reshape(bs, S)) * c[:, None]
+        else:
+            g = B[ent] * f
+            c = minimum.solve(sim, ent, g, goal, bs) if fl.neutral else np.ones(bs)
+            prem, sec_prem = minimum.totals(c, sim, ent, g, book.sector, bs, S)
+    return keys, c, prem, sec_prem, f
+
+
+def _pricing(spec, pre, credit, r_n, bs, want_f, ws):
+    """The compiled repricing's arguments after the records (``_kernel.reprice``; ``credit`` per
+    record, or empty), with work arrays for ``r_n`` records, and its outputs: each simulation's
+    off-balance factor, premium and premium by sector, and the records' factors (when ``want_f``)."""
+    fl, minimum = spec.floating, pre.minimum
+    S = len(spec.book.sectors)
+    f = ws.get("factors", r_n if want_f else 0)
+    c, prem, sec_prem = np.empty(bs), np.empty(bs), np.empty((bs, S))
+    args = (credit, pre.ptab, pre.pclass, pre.f_rec, np.asarray(fl.credit, float),
+            fl.combine == "multiplicative", float(fl.floor), float(fl.cap), minimum.all.b, minimum.all.cg,
+            minimum.all.cm, *minimum.flat, minimum.boff, S, float(pre.goal), bool(fl.neutral), f, c, prem,
+            sec_prem, ws.get("g", r_n), ws.get("g0", r_n), ws.get("m", r_n), ws.get("sec", r_n, np.int64),
+            ws.get("near", r_n, np.int64))
+    return args, (c, prem, sec_prem, f)
+
+
+def _no_pricing(n_sectors: int) -> tuple:
+    """The repricing's arguments for an accident step that does not price (read by nothing; of the
+    same types as :func:`_pricing`'s, so the compiled step has one signature)."""
+    z, zi = np.zeros(0), np.zeros(0, np.int64)
+    return (zi, np.zeros((0, 2)), np.zeros((0, 5)), np.zeros((1, 1, 1)), z, False, 0.0, 0.0, z, z, z, z, z, z,
+            zi, n_sectors, 0.0, False, z, z, z, np.zeros((0, n_sectors)), z, z, z, zi, zi)
 
 
 class _Workspace:
@@ -605,9 +637,12 @@ def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
     return pre
 
 
-def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, want_records, out, ws):
+def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, want_records, out, ws,
+               pre=None):
     """Run the accident step of one block-year; returns the cells (accidents, deaths, paid by
-    simulation x grade x sector), next year's records and each record's worst fatal grade level."""
+    simulation x grade x sector), next year's records, each record's worst fatal grade level, and
+    with ``pre`` (the compiled step, with records wanted) next year's premiums priced from the
+    records as :func:`_reprice` would (its ``c, prem, sec_prem, f``), else None."""
     re = spec.reinsurance
     bs, S, T = len(counts), len(spec.book.sectors), len(eff.track)
     ctab, attr, combos, track, bamt, bcode, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
@@ -619,17 +654,25 @@ def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, w
     # (keys int64; worst level, count, deaths and worst fatal level int32: half the bytes to write
     # and read back, and the records are written in the accident step's busiest loop)
     rec = [ws.get(f"records{y % 2}_{i}", cap, np.int64 if i == 0 else np.int32) for i in range(5)]
+    priced = None
+    if pre is not None and want_records:
+        pricing, priced = _pricing(spec, pre, np.zeros(0, np.int64), cap, bs, T > 0, ws)
+    else:
+        pricing = _no_pricing(S)
     k = accidents(pos_state, bank_state, counts, yr.total, yr.thin, yr.guide, ctab, attr, combos, track,
                   bamt, bcode, spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
                   float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
-                  int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec)
+                  int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec,
+                  priced is not None, pricing)
     out["avoided_accidents"][:, y] = per_sim[0]
     out["avoided_deaths"][:, y] = per_sim[1]
     out["xl_recovery"][:, y] = per_sim[2]
     out["fatal_accidents"][:, y] = per_sim[3]
     if T:
         out["tracked_claims"][:, y] = tracked.reshape(bs, T)
-    return ([c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k])
+    if priced is not None:
+        priced = (*priced[:3], priced[3][:k])
+    return [c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k], priced
 
 
 def _sfc64_state(seed_key, block: int, year: int, purpose: int) -> np.ndarray:
@@ -673,10 +716,13 @@ def _accidents_numpy(pos_state, bank_state, counts, total, thin, guide, ctab, at
                      bcode, bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret,
                      xl_lim, min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid,
                      avoided, avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count,
-                     r_deaths, r_fatal) -> int:
+                     r_deaths, r_fatal, price=False, pricing=None) -> int:
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
     arguments, same random numbers in the same order, sums in accident order: the compiled step
-    adds a run of accidents in one cell before adding it to the cell, the rest in the same order)."""
+    adds a run of accidents in one cell before adding it to the cell, the rest in the same order).
+    It does not price the records (``price``): the engine reprices them next year instead."""
+    if price:
+        raise ValueError("the numpy accident step does not price records: reprice them next year")
     bs, n = len(counts), len(ctab)
     u, sim = _spaced_uniforms(_sfc64_exponentials_numpy(pos_state, int(counts.sum()) + bs), counts)
     ub = _sfc64_uniforms_numpy(bank_state, len(u))
