@@ -304,6 +304,9 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
     fuse = kern.reprice is not None and pre.minimum is not None and not use_credit
     priced = None
     states = []
+    draws = _year_draws(eff, yrs, seed_key, block, bs)
+    # accidents, deaths and paid claims by year, simulation, grade and sector (the accident step adds)
+    cells = [np.zeros((Y, bs, 4, S)) for _ in range(3)]
 
     for y in range(Y):
         yr = yrs[y]
@@ -334,6 +337,36 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
         # ---- 2. prevention fund ------------------------------------------------------------------
         out["fund_spent"][:, y] = eff.fund_spend[y] * size * tu
         # ---- 3. accidents ------------------------------------------------------------------------
+        counts, pos_state, bank_state = draws[y]
+        rec, fatal_level, priced = _accidents(kern.accidents, spec, eff, yr, y, counts, pos_state, bank_state,
+                                              tu, y + 1 < Y, out, [c[y] for c in cells], ws,
+                                              pre if fuse else None)
+        # ---- 5. records and credit grades for next year --------------------------------------
+        if y + 1 < Y:
+            if use_credit:   # grades move premiums only through a rule that reads them
+                cr_keys, cr_grade = _credit(spec, eff, seed_key, block, y, bs, cr_keys, cr_grade,
+                                            rec[0], fatal_level)
+            if keep_state:   # copies: the records live in the workspace, reused two years on
+                states.append((tuple(r.copy() for r in rec), (cr_keys, cr_grade)))
+    # the cells' sums, every year at once (by simulation, grade and sector)
+    for name, c in zip(("accidents", "deaths", "claims"), cells, strict=True):
+        out[name][:] = c.sum(axis=(2, 3)).T
+        out[f"by_sector_{name}"][:] = c.sum(axis=2).transpose(1, 0, 2)
+        if name != "claims":
+            out[f"by_grade_{name}"][:] = c.sum(axis=3).transpose(1, 0, 2)
+    if keep_state:
+        out["state"] = states
+    return out
+
+
+def _year_draws(eff: Effects, years: list, seed_key, block: int, bs: int) -> list:
+    """Each year's candidate counts (a Poisson draw around the year's total, under the common
+    shock) and the accident step's two generator states, for one block. Drawn together before the
+    first year (none depends on the simulation), where Python runs with warm caches: between two
+    accident steps, which evict everything, the same seeding took three times as long."""
+    draws = []
+    for y, yr in enumerate(years):
+        size = 1.0 if eff.size is None else float(eff.size[y])
         rng = _stream(seed_key, block, y, _COUNTS)
         u0 = rng.random(BLOCK)
         if eff.common_cv > 0:
@@ -344,28 +377,9 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
         else:
             shock = np.ones(BLOCK)
         counts = rng.poisson(yr.total * size * shock)[:bs]
-        cells, rec, fatal_level, priced = _accidents(
-            kern.accidents, spec, eff, yr, y, counts, _sfc64_state(seed_key, block, y, _ACCIDENTS),
-            _sfc64_state(seed_key, block, y, _BANK), tu, y + 1 < Y, out, ws, pre if fuse else None)
-        n_acc, n_dead, paid = cells
-        out["accidents"][:, y] = n_acc.sum(axis=(1, 2))
-        out["deaths"][:, y] = n_dead.sum(axis=(1, 2))
-        out["claims"][:, y] = paid.sum(axis=(1, 2))
-        out["by_grade_accidents"][:, y] = n_acc.sum(axis=2)
-        out["by_grade_deaths"][:, y] = n_dead.sum(axis=2)
-        out["by_sector_accidents"][:, y] = n_acc.sum(axis=1)
-        out["by_sector_deaths"][:, y] = n_dead.sum(axis=1)
-        out["by_sector_claims"][:, y] = paid.sum(axis=1)
-        # ---- 5. records and credit grades for next year --------------------------------------
-        if y + 1 < Y:
-            if use_credit:   # grades move premiums only through a rule that reads them
-                cr_keys, cr_grade = _credit(spec, eff, seed_key, block, y, bs, cr_keys, cr_grade,
-                                            rec[0], fatal_level)
-            if keep_state:   # copies: the records live in the workspace, reused two years on
-                states.append((tuple(r.copy() for r in rec), (cr_keys, cr_grade)))
-    if keep_state:
-        out["state"] = states
-    return out
+        draws.append((counts, _sfc64_state(seed_key, block, y, _ACCIDENTS),
+                      _sfc64_state(seed_key, block, y, _BANK)))
+    return draws
 
 
 def _reprice(kern, spec, pre, rec, cr_keys, cr_grade, bs, want_f, ws):
@@ -637,16 +651,15 @@ def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
     return pre
 
 
-def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, want_records, out, ws,
+def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, want_records, out, cells, ws,
                pre=None):
-    """Run the accident step of one block-year; returns the cells (accidents, deaths, paid by
-    simulation x grade x sector), next year's records, each record's worst fatal grade level, and
-    with ``pre`` (the compiled step, with records wanted) next year's premiums priced from the
-    records as :func:`_reprice` would (its ``c, prem, sec_prem, f``), else None."""
+    """Run the accident step of one block-year: adds to ``cells`` (accidents, deaths and paid claims,
+    each simulation x grade x sector) and returns next year's records, each record's worst fatal
+    grade level, and with ``pre`` (the compiled step, with records wanted) next year's premiums
+    priced from the records as :func:`_reprice` would (its ``c, prem, sec_prem, f``), else None."""
     re = spec.reinsurance
     bs, S, T = len(counts), len(spec.book.sectors), len(eff.track)
     ctab, attr, combos, track, bamt, bcode, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
-    cells = [np.zeros(bs * 4 * S) for _ in range(3)]
     per_sim = [np.zeros(bs) for _ in range(4)]   # avoided, avoided deaths, XL recovered, fatal
     tracked = np.zeros(bs * T)
     cap = int(counts.sum()) + bs * len(x_ent) if want_records else 0
@@ -662,8 +675,8 @@ def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, w
     k = accidents(pos_state, bank_state, counts, yr.total, yr.thin, yr.guide, ctab, attr, combos, track,
                   bamt, bcode, spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
                   float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
-                  int(spec.downgrade_min_deaths), T, bool(want_records), *cells, *per_sim, tracked, *rec,
-                  priced is not None, pricing)
+                  int(spec.downgrade_min_deaths), T, bool(want_records), *(c.reshape(-1) for c in cells),
+                  *per_sim, tracked, *rec, priced is not None, pricing)
     out["avoided_accidents"][:, y] = per_sim[0]
     out["avoided_deaths"][:, y] = per_sim[1]
     out["xl_recovery"][:, y] = per_sim[2]
@@ -672,7 +685,7 @@ def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, w
         out["tracked_claims"][:, y] = tracked.reshape(bs, T)
     if priced is not None:
         priced = (*priced[:3], priced[3][:k])
-    return [c.reshape(bs, 4, S) for c in cells], tuple(r[:k] for r in rec[:4]), rec[4][:k], priced
+    return tuple(r[:k] for r in rec[:4]), rec[4][:k], priced
 
 
 def _sfc64_state(seed_key, block: int, year: int, purpose: int) -> np.ndarray:
