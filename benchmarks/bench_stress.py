@@ -242,7 +242,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sims", type=int, default=10_000)
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--dask-sims", type=int, default=8_000)
     ap.add_argument("--only-million", action="store_true",
                     help="run case 4 only and replace its section of the results file")
