@@ -323,7 +323,9 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
     :func:`reprice`'s arguments after ``n``, with ``credit`` empty: it serves a floating rule whose
     credit grades do not move). The records are then still in the processor's
     cache, and next year needs no pass over them: a Ningbo block-year measured 26.2 against 24.7 ns
-    a candidate for the step and the pass apart. Without ``price``, ``pricing`` is not read.
+    a candidate for the step and the pass apart on one machine; on a second the whole engine took
+    the same time either way (benchmarks/results/stress.md). Without ``price``, ``pricing`` is not
+    read.
 
     The tables are those of ``engine._Year.tables``: per enterprise 16 bytes of placing and
     thinning (``ctab``) and one code (``attr``: sector and limit class); the limits of a class
