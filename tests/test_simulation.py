@@ -347,11 +347,14 @@ def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves(n, mo
     simulation's factor leaves the bracket around the previous one (solved with every record);
     with 3,000 they stay inside it, and records whose minimum binds there go through Newton's steps.
     Where credit grades cannot move (a rule without credit factors), the compiled accident step
-    prices each simulation's records as it writes them and the repricing pass never runs."""
+    prices each simulation's records as it writes them and the repricing pass never runs; without
+    tracked enterprises nothing else reads the records, and the step writes each simulation's over
+    the previous one's, with only the columns its rule reads (``records`` 1): the same numbers."""
     kern = engine.kernel_function("numba")
-    passes = []
+    passes, modes = [], []
     monkeypatch.setattr(engine, "kernel_function", lambda kernel="auto": kern._replace(
-        reprice=lambda *a: passes.append(1) or kern.reprice(*a)) if kernel == "numba" else
+        reprice=lambda *a: passes.append(1) or kern.reprice(*a),
+        accidents=lambda *a: modes.append(a[24]) or kern.accidents(*a)) if kernel == "numba" else
         engine.Kernel("numpy", engine._accidents_numpy, None))
     rng = np.random.default_rng(3)
     base = rng.lognormal(6.0, 1.0, n)
@@ -382,6 +385,13 @@ def test_kernels_agree_on_repricing_with_minimum_premiums_and_credit_moves(n, mo
             np.testing.assert_allclose(a[k], b[k], rtol=1e-12, err_msg=k)
         sec1 = a["by_sector_premium"][:, 1, 0]
         assert not np.allclose(sec1, sec1[0])   # records moved the premiums
+        modes.clear()
+        untracked = Effects(**{**eff.__dict__, "track": ()})
+        c = run(spec, [untracked], n_sims=120, seed=4, progress=False, kernel="numba")["t"]
+        kept = engine.RECORDS["all"] if np.any(cr != 0) else engine.RECORDS["pricing"]
+        assert set(modes) == {kept, engine.RECORDS["none"]}
+        for k in ("premium", "by_sector_premium", "claims", "accidents", "deaths"):
+            np.testing.assert_allclose(c[k], b[k], rtol=1e-12, err_msg=k)
 
 
 def test_a_spec_that_would_index_outside_the_tables_is_refused_before_any_simulation():

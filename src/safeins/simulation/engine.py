@@ -73,6 +73,10 @@ PRICE_COLUMNS = {"ptab": ("base_premium", "price_class"),
                  "pclass": ("class_factor", "clean_factor", "min_premium", "sector", "static")}
 #: the bank tables of a year: the amounts (``bamt``) and one code (``bcode = deaths * 4 + grade``)
 BANK_COLUMNS = {"bamt": ("covered", "rescue"), "bcode": ("deaths * 4 + grade",)}
+#: the records an accident step writes (``_kernel.accidents``' ``records``): none (the last year);
+#: only for its own pricing (each simulation's over the previous one's, the columns the rule reads);
+#: all, for next year's pricing, the credit grades, tracked enterprises or a kept state
+RECORDS = {"none": 0, "pricing": 1, "all": 2}
 #: the accident step: compiled with numba, vectorised numpy, or numba when it is installed
 KERNELS = ("auto", "numba", "numpy")
 _COUNTS, _ACCIDENTS, _BANK, _MIGRATION, _DRIFT, _DESTINATION = range(6)
@@ -302,6 +306,8 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
     # the compiled step prices each simulation's records as it writes them, when nothing else moves
     # the premiums (credit grades that move are drawn after the step)
     fuse = kern.reprice is not None and pre.minimum is not None and not use_credit
+    # the records next year reads: none when the step prices them and nothing else looks at them
+    kept = RECORDS["pricing"] if fuse and not T and not keep_state else RECORDS["all"]
     priced = None
     states = []
     draws = _year_draws(eff, yrs, seed_key, block, bs)
@@ -339,7 +345,8 @@ def _run_block(spec, eff, seed_key, block, n_active, prepared, keep_state, kerne
         # ---- 3. accidents ------------------------------------------------------------------------
         counts, pos_state, bank_state = draws[y]
         rec, fatal_level, priced = _accidents(kern.accidents, spec, eff, yr, y, counts, pos_state, bank_state,
-                                              tu, y + 1 < Y, out, [c[y] for c in cells], ws,
+                                              tu, kept if y + 1 < Y else RECORDS["none"], out,
+                                              [c[y] for c in cells], ws,
                                               pre if fuse else None)
         # ---- 5. records and credit grades for next year --------------------------------------
         if y + 1 < Y:
@@ -651,31 +658,33 @@ def _prepared(spec: EngineSpec, eff: Effects) -> _Prepared:
     return pre
 
 
-def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, want_records, out, cells, ws,
+def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, records, out, cells, ws,
                pre=None):
     """Run the accident step of one block-year: adds to ``cells`` (accidents, deaths and paid claims,
     each simulation x grade x sector) and returns next year's records, each record's worst fatal
     grade level, and with ``pre`` (the compiled step, with records wanted) next year's premiums
-    priced from the records as :func:`_reprice` would (its ``c, prem, sec_prem, f``), else None."""
+    priced from the records as :func:`_reprice` would (its ``c, prem, sec_prem, f``), else None.
+    ``records`` is a value of :data:`RECORDS`; with ``"pricing"`` the records and factors come
+    back empty (only the step's pricing read them)."""
     re = spec.reinsurance
     bs, S, T = len(counts), len(spec.book.sectors), len(eff.track)
     ctab, attr, combos, track, bamt, bcode, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
     per_sim = [np.zeros(bs) for _ in range(4)]   # avoided, avoided deaths, XL recovered, fatal
     tracked = np.zeros(bs * T)
-    cap = int(counts.sum()) + bs * len(x_ent) if want_records else 0
+    cap = int(counts.sum()) + bs * len(x_ent) if records else 0
     # this year's records, read when next year is priced: the workspace keeps two sets (by year)
     # (keys int64; worst level, count, deaths and worst fatal level int32: half the bytes to write
     # and read back, and the records are written in the accident step's busiest loop)
     rec = [ws.get(f"records{y % 2}_{i}", cap, np.int64 if i == 0 else np.int32) for i in range(5)]
     priced = None
-    if pre is not None and want_records:
+    if pre is not None and records:
         pricing, priced = _pricing(spec, pre, np.zeros(0, np.int64), cap, bs, T > 0, ws)
     else:
         pricing = _no_pricing(S)
     k = accidents(pos_state, bank_state, counts, yr.total, yr.thin, yr.guide, ctab, attr, combos, track,
                   bamt, bcode, spec.bank.size, x_ent, x_grade, x_deaths, x_amount, float(tu), S,
                   float(re.quota_share), float(re.xl_retention), float(re.xl_limit),
-                  int(spec.downgrade_min_deaths), T, bool(want_records), *(c.reshape(-1) for c in cells),
+                  int(spec.downgrade_min_deaths), T, int(records), *(c.reshape(-1) for c in cells),
                   *per_sim, tracked, *rec, priced is not None, pricing)
     out["avoided_accidents"][:, y] = per_sim[0]
     out["avoided_deaths"][:, y] = per_sim[1]
@@ -683,6 +692,8 @@ def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, w
     out["fatal_accidents"][:, y] = per_sim[3]
     if T:
         out["tracked_claims"][:, y] = tracked.reshape(bs, T)
+    if records == RECORDS["pricing"]:
+        k = 0
     if priced is not None:
         priced = (*priced[:3], priced[3][:k])
     return tuple(r[:k] for r in rec[:4]), rec[4][:k], priced
@@ -727,13 +738,14 @@ def _sfc64_exponentials_numpy(state: np.ndarray, k: int) -> np.ndarray:
 
 def _accidents_numpy(pos_state, bank_state, counts, total, thin, guide, ctab, attr, combos, track, bamt,
                      bcode, bank_size, x_ent, x_grade, x_deaths, x_amount, tu, n_sectors, xl_q, xl_ret,
-                     xl_lim, min_deaths, n_track, want_records, cells_acc, cells_dead, cells_paid,
+                     xl_lim, min_deaths, n_track, records, cells_acc, cells_dead, cells_paid,
                      avoided, avoided_deaths, xl_rec, fatal, tracked, r_keys, r_level, r_count,
                      r_deaths, r_fatal, price=False, pricing=None) -> int:
     """The accident step in vectorised numpy: the reference twin of ``_kernel.accidents`` (same
     arguments, same random numbers in the same order, sums in accident order: the compiled step
     adds a run of accidents in one cell before adding it to the cell, the rest in the same order).
-    It does not price the records (``price``): the engine reprices them next year instead."""
+    It does not price the records (``price``): the engine reprices them next year instead, so it
+    writes all of them (``records`` 0 or 2)."""
     if price:
         raise ValueError("the numpy accident step does not price records: reprice them next year")
     bs, n = len(counts), len(ctab)
@@ -793,7 +805,7 @@ def _accidents_numpy(pos_state, bank_state, counts, total, thin, guide, ctab, at
         ti = track[ent]
         t = ti >= 0
         tracked += np.bincount(sim[t] * n_track + ti[t], amount[t], minlength=bs * n_track)
-    if not want_records:
+    if not records:
         return 0
     k = len(starts)
     r_keys[:k] = keys[starts]
