@@ -381,7 +381,7 @@ def accidents(pos_state, bank_state, counts, total, thin, guide, ctab, attr, com
     lo, hi = _first_bracket(pricing[17])
     # the columns a record keeps: all, unless only this step's pricing reads them and its rule reads
     # grade levels only
-    all_columns = records == 2 or not (pricing[3].shape[1] == 1 and pricing[3].shape[2] == 1)
+    all_columns = records == 2 or not _reads_levels_only(pricing[3])
     pa, pb, pc, pw = pos_state[0], pos_state[1], pos_state[2], pos_state[3]   # the generators' states,
     qa, qb, qc, qw = bank_state[0], bank_state[1], bank_state[2], bank_state[3]   # in registers
     running = 0.0   # the cumulative sum of every spacing of the block, as numpy's cumsum
@@ -604,6 +604,13 @@ def _linear_piece(x, mr, lo, hi):   # pragma: no cover - compiled
     return 0.0, 0.0, False
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _reads_levels_only(f_rec):   # pragma: no cover - compiled
+    """Whether a floating rule's record part ``f_rec`` (grade level x accident count x deaths) reads
+    the grade level only, as most rules do: then a record's count and deaths are never read."""
+    return f_rec.shape[1] == 1 and f_rec.shape[2] == 1
+
+
 @njit(cache=True, nogil=True)
 def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, credit, ptab, pclass, f_rec,
                    f_credit, multiplicative, floor, cap, f_out, g, g0, m, sec, near, sec_a,
@@ -623,7 +630,7 @@ def _price_records(r0, r1, base, every, lo, hi, keys, level, count, deaths, cred
     count per array (the record's own work is a few nanoseconds)."""
     n_count, n_deaths = f_rec.shape[1], f_rec.shape[2]
     f_flat = f_rec.ravel()
-    by_level = n_count == 1 and n_deaths == 1
+    by_level = _reads_levels_only(f_rec)
     want_f = len(f_out) > 0
     own_credit = len(credit) > 0
     lin_a = lin_b = moved = 0.0
