@@ -671,7 +671,10 @@ def _accidents(accidents, spec, eff, yr, y, counts, pos_state, bank_state, tu, r
     ctab, attr, combos, track, bamt, bcode, (x_ent, x_grade, x_deaths, x_amount) = yr.tables(spec)
     per_sim = [np.zeros(bs) for _ in range(4)]   # avoided, avoided deaths, XL recovered, fatal
     tracked = np.zeros(bs * T)
-    cap = int(counts.sum()) + bs * len(x_ent) if records else 0
+    if records == RECORDS["pricing"]:   # one simulation's records at a time, each over the last
+        cap = int(counts.max(initial=0)) + len(x_ent)
+    else:
+        cap = int(counts.sum()) + bs * len(x_ent) if records else 0
     # this year's records, read when next year is priced: the workspace keeps two sets (by year)
     # (keys int64; worst level, count, deaths and worst fatal level int32: half the bytes to write
     # and read back, and the records are written in the accident step's busiest loop)
