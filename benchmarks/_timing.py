@@ -15,9 +15,13 @@ import time
 from collections.abc import Callable
 
 
-def alternate(contenders: dict[str, Callable[[], object]], repeat: int,
-              clock: Callable[[], float] = time.perf_counter) -> tuple[dict[str, list[float]], dict]:
+def alternate(contenders: dict[str, Callable[..., object]], repeat: int,
+              clock: Callable[[], float] = time.perf_counter,
+              setup: Callable[[], tuple] | None = None) -> tuple[dict[str, list[float]], dict]:
     """Run each contender ``repeat`` times, alternating (the order flips every round).
+
+    With ``setup``, each run first calls it outside the clock and passes what it returns to the
+    contender as arguments (fresh inputs for a contender that writes into them).
 
     Returns the times per contender and the last result of each.
     """
@@ -26,8 +30,9 @@ def alternate(contenders: dict[str, Callable[[], object]], repeat: int,
     out: dict = {}
     for r in range(repeat):
         for name in (names if r % 2 == 0 else names[::-1]):
+            args = setup() if setup is not None else ()
             t = clock()
-            out[name] = contenders[name]()
+            out[name] = contenders[name](*args)
             times[name].append(clock() - t)
     return times, out
 

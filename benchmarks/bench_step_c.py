@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import inspect
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from safeins.simulation import _kernel
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "step_c" / "accident_step.c"
@@ -39,11 +41,8 @@ RESULTS = HERE / "results" / "step_c.md"
 FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC"]
 PHASES = ["spacings", "placing with the guide table", "walk and thinning", "bank rows",
           "sums and records"]
-#: the step's arguments in order (engine._accidents), for naming and checking the outputs
-ARGS = ("pos_state bank_state counts total thin guide ctab attr combos track bamt bcode bank_size x_ent "
-        "x_grade x_deaths x_amount tu n_sectors xl_q xl_ret xl_lim min_deaths n_track records cells_acc "
-        "cells_dead cells_paid avoided avoided_deaths xl_rec fatal tracked r_keys r_level r_count r_deaths "
-        "r_fatal price pricing").split()
+#: the step's arguments in order, for naming and checking the outputs
+ARGS = tuple(inspect.signature(_kernel.accidents.py_func).parameters)
 
 
 def capture_block_year(year: int = 1) -> tuple:
@@ -89,11 +88,8 @@ def compile_port(stop: int, out_dir: Path) -> ctypes.CDLL:
 
 def call_port(cdll: ctypes.CDLL, args: tuple) -> int:
     """Run the port on ``args`` (filled in place, as the numba step fills them)."""
-    from safeins.simulation import _kernel
-
     a = dict(zip(ARGS, args, strict=True))
-    f_rec = a["pricing"][3]
-    all_columns = a["records"] == 2 or not (f_rec.shape[1] == 1 and f_rec.shape[2] == 1)
+    all_columns = a["records"] == 2 or not _kernel._reads_levels_only.py_func(a["pricing"][3])
     p = [x.ctypes.data_as(ctypes.c_void_p) for x in (
         a["pos_state"], a["bank_state"], a["counts"], a["guide"], a["ctab"], a["attr"], a["combos"],
         a["bamt"], a["bcode"], a["cells_acc"], a["cells_dead"], a["cells_paid"], a["avoided"],
@@ -113,20 +109,11 @@ def differing(a: tuple, b: tuple) -> list[str]:
             if isinstance(x, np.ndarray) and not np.array_equal(x, y)]
 
 
-def timed(fn, args: tuple) -> float:
-    fresh = copy.deepcopy(args)   # outside the clock
-    t = time.perf_counter()
-    fn(fresh)
-    return time.perf_counter() - t
-
-
 def run(quick: bool = False) -> None:
     """Entry point of benchmarks/run.py."""
     import llvmlite.binding
     import numba
-    from _timing import Machine, command, write
-
-    from safeins.simulation import _kernel
+    from _timing import Machine, alternate, command, write
 
     machine = Machine()
     try:
@@ -146,12 +133,9 @@ def run(quick: bool = False) -> None:
             raise SystemExit(f"the port and the numba step differ in {diff or 'the record count'}")
         contenders = {"numba": lambda a: _kernel.accidents(*a),
                       **{f"C {s}": (lambda a, s=s: call_port(ports[s], a)) for s in range(1, 6)}}
-        timed(contenders["numba"], args)   # compiled (or loaded from the cache) before the clock
-        ns: dict[str, list[float]] = {name: [] for name in contenders}
-        for r in range(reps):
-            order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
-            for name in order:
-                ns[name].append(timed(contenders[name], args) / n_cand * 1e9)
+        # the step writes into its arguments: each run gets a fresh copy, made outside the clock
+        seconds, _ = alternate(contenders, reps, setup=lambda: (copy.deepcopy(args),))
+        ns = {name: [t / n_cand * 1e9 for t in v] for name, v in seconds.items()}
 
     def cell(v):
         return f"{statistics.median(v):.1f} ({min(v):.1f}–{max(v):.1f})"
